@@ -1,0 +1,14 @@
+module github.com/raygate/raygate
+
+go 1.26.0
+
+require gvisor.dev/gvisor v0.0.0-20250205023644-9414b50a5633
+
+require (
+	github.com/google/btree v1.1.2 // indirect
+	github.com/usbarmory/tamago v1.26.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/time v0.7.0 // indirect
+)
+
+tool github.com/usbarmory/tamago/cmd/tamago
