@@ -23,11 +23,7 @@ func targetSinceReset() time.Duration { return board.SinceReset() }
 func targetReset() { board.Reset() }
 
 func targetClock() string {
-	idle := "spin"
-	if board.IdleHalts() {
-		idle = "halt"
-	}
-	return fmt.Sprintf("clock %s, tsc %d MHz, idle %s", board.Clock.Source, board.Clock.TSCHz/1e6, idle)
+	return fmt.Sprintf("clock %s, tsc %d MHz, idle %s", board.Clock.Source, board.Clock.TSCHz/1e6, board.Idle)
 }
 
 func targetWatchdog() {}

@@ -130,6 +130,10 @@ func init() {
 		pvclock.Init(AMD64)
 	}
 
+	// halt, rather than spin, while there is nothing to run
+	AMD64.LAPIC.Enable()
+	Idle = installIdleGovernor()
+
 	// wall clock from the CMOS RTC; the monotonic clock only moves forward
 	if t, err := RTC.Now(); err == nil && t.Year() > 2000 {
 		AMD64.SetTime(t.UnixNano())
@@ -150,27 +154,12 @@ func Reset() {
 const vector = 32
 
 // ServiceInterrupts routes gsi to the bootstrap processor and calls isr on
-// every interrupt, on the calling goroutine, forever. When the CPU offers the
-// TSC-deadline timer it also installs an idle governor that halts until the
-// next timer or interrupt instead of spinning.
+// every interrupt, on the calling goroutine, forever.
 func ServiceInterrupts(gsi int, isr func()) {
-	AMD64.LAPIC.Enable()
-
 	if gsi >= IOAPIC1.GSIBase {
 		IOAPIC1.EnableInterrupt(gsi, vector)
 	} else {
 		IOAPIC0.EnableInterrupt(gsi, vector)
-	}
-
-	if AMD64.Features().TSCDeadline {
-		goos.Idle = func(pollUntil int64) {
-			if pollUntil == 0 {
-				return
-			}
-			AMD64.SetAlarm(pollUntil)
-			AMD64.WaitInterrupt()
-			AMD64.SetAlarm(0)
-		}
 	}
 
 	AMD64.ServiceInterrupts(func(v int) {
@@ -180,8 +169,6 @@ func ServiceInterrupts(gsi int, isr func()) {
 	})
 }
 
-// IdleHalts reports whether the CPU halts while idle (TSC-deadline timer
-// available) rather than spinning.
-func IdleHalts() bool {
-	return AMD64.Features().TSCDeadline
-}
+// Idle names how the CPU waits for work: "tsc-deadline" or "lapic-timer"
+// (halted until a timer or interrupt) or "spin".
+var Idle = "spin"
