@@ -8,6 +8,7 @@ require (
 	github.com/google/btree v1.1.2 // indirect
 	github.com/usbarmory/tamago v1.26.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/term v0.48.0 // indirect
 	golang.org/x/time v0.7.0 // indirect
 )
 
