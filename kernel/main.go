@@ -1,48 +1,146 @@
 // Command kernel is the raygate image: it boots the board, brings up the
 // network, starts the gateway and runs the console shell. Build it with
-// `make image TARGET=...`; the target's board is chosen by build tag.
+// `make image TARGET=...`; the target's board is chosen by build tag
+// (target_*.go), the configuration is embedded from config.yaml.
 package main
 
 import (
+	_ "embed"
 	"fmt"
+	"io"
 	"net"
-	"net/http"
 	"net/netip"
-	"os"
 	"runtime"
 	"time"
 
+	"github.com/raygate/raygate/gateway"
+	"github.com/raygate/raygate/gateway/config"
 	"github.com/raygate/raygate/net/netstack"
+	"github.com/raygate/raygate/shell"
 )
 
+// Version is set at link time (-X main.Version=...).
+var Version = "dev"
+
+//go:embed config.yaml
+var embeddedConfig []byte
+
+// timeline records boot milestones as time since reset.
+type timeline []struct {
+	what string
+	at   time.Duration
+}
+
+func (t *timeline) mark(what string) {
+	at := targetSinceReset()
+	*t = append(*t, struct {
+		what string
+		at   time.Duration
+	}{what, at})
+	fmt.Printf("boot: %6.1f ms  %s\n", float64(at.Microseconds())/1000, what)
+}
+
 func main() {
-	fmt.Printf("raygate %s on %s, %d CPU, %d MiB RAM for Go, %s\n", runtime.Version(), targetName, runtime.NumCPU(), targetRAM()>>20, targetClock())
-	fmt.Printf("boot: %d ms since reset at main\n", targetSinceReset().Milliseconds())
+	start := time.Now()
+	var boot timeline
+	fmt.Printf("raygate %s (%s) target %s, %d CPU, %d MiB RAM for Go\n%s\n",
+		Version, runtime.Version(), targetName, runtime.NumCPU(), targetRAM()>>20, targetClock())
+	boot.mark("main")
+
+	targetWatchdog()
+
+	reg := shell.NewRegistry()
+	sys := shell.System{
+		Version:    Version,
+		Target:     targetName,
+		Detail:     targetClock(),
+		Start:      start,
+		SinceReset: targetSinceReset,
+		RAM:        targetRAM(),
+		Reboot:     targetReset,
+	}
+	sys.Net = func(w io.Writer) { fmt.Fprintln(w, "network: not up (see the boot log)") }
+
+	if err := bringUp(&boot, &sys); err != nil {
+		fmt.Printf("boot: %v\nboot: the gateway is not serving; the console stays up\n", err)
+	}
+	reg.RegisterSystem(sys)
+	reg.Register(&shell.Command{
+		Name: "boot", Summary: "boot timeline (time since reset)", Usage: "boot",
+		Run: func(out io.Writer, args []string) error {
+			if len(args) != 0 {
+				return shell.Usagef("boot takes no arguments")
+			}
+			for _, m := range boot {
+				fmt.Fprintf(out, "%8.1f ms  %s\n", float64(m.at.Microseconds())/1000, m.what)
+			}
+			return nil
+		},
+	})
+
+	fmt.Println("console: type 'help' for commands")
+	con := console{targetConsole()}
+	for {
+		// Ctrl-D ends one session; the console is the only way in, so
+		// start another.
+		if err := reg.Serve(con, "raygate> "); err != nil {
+			fmt.Printf("console: %v\n", err)
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+// bringUp parses the embedded configuration, starts the NIC and netstack,
+// and serves the gateway.
+func bringUp(boot *timeline, sys *shell.System) error {
+	cfg, err := config.Parse("embedded config", embeddedConfig)
+	if err != nil {
+		return err
+	}
+	if cfg.Network.Address == "" {
+		return fmt.Errorf("embedded config: network.address is required in the image")
+	}
 
 	dev, err := targetNIC()
 	if err != nil {
-		fmt.Println("net:", err)
-		os.Exit(1)
+		return fmt.Errorf("net: %v", err)
 	}
-	st, err := netstack.New(netstack.Config{
+	ncfg := netstack.Config{
 		MAC:     dev.MAC(),
-		Address: netip.MustParsePrefix("10.0.0.1/24"),
-		Gateway: netip.MustParseAddr("10.0.0.2"),
-	}, dev)
-	if err != nil {
-		fmt.Println(err)
-		os.Exit(1)
+		Address: netip.MustParsePrefix(cfg.Network.Address),
 	}
+	if cfg.Network.Gateway != "" {
+		ncfg.Gateway = netip.MustParseAddr(cfg.Network.Gateway)
+	}
+	if cfg.Network.MAC != "" {
+		ncfg.MAC, _ = net.ParseMAC(cfg.Network.MAC)
+	}
+	st, err := netstack.New(ncfg, dev)
+	if err != nil {
+		return err
+	}
+	// From here on net.Listen, net.Dial and net/http use the netstack.
 	net.SocketFunc = st.Socket
 	dev.Start(st)
-	fmt.Printf("boot: %d ms netstack up on %s\n", targetSinceReset().Milliseconds(), dev.Name())
-	ln, err := net.Listen("tcp", ":80")
-	if err != nil {
-		fmt.Println(err)
-		os.Exit(1)
+	sys.Net = func(w io.Writer) {
+		st.WriteInfo(w, dev)
+		dev.WriteStats(w)
 	}
-	fmt.Printf("boot: %d ms listening on :80\n", targetSinceReset().Milliseconds())
-	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "ok %s\n", time.Now())
-	}))
+	boot.mark(fmt.Sprintf("netstack up: %s on %s", cfg.Network.Address, dev.Name()))
+
+	g, err := gateway.New(cfg, gateway.Options{})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %v", cfg.Listen, err)
+	}
+	srv := g.Server()
+	go func() {
+		err := srv.Serve(ln)
+		fmt.Printf("gateway: server stopped: %v\n", err)
+	}()
+	boot.mark(fmt.Sprintf("gateway accepting on %s (%d routes, %d services)", cfg.Listen, len(cfg.Routes), len(cfg.Services)))
+	return nil
 }
