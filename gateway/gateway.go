@@ -194,6 +194,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// The upstream may answer before the request body has all arrived (an
+	// echo, an early error); by default net/http's HTTP/1 server would then
+	// close the body under the proxy, which aborts the upstream request.
+	http.NewResponseController(w).EnableFullDuplex()
 	out := r
 	if rt.cfg.StripPrefix {
 		out = r.Clone(r.Context())

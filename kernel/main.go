@@ -1,3 +1,5 @@
+//go:build tamago
+
 // Command kernel is the raygate image: it boots the board, brings up the
 // network, starts the gateway and runs the console shell. Build it with
 // `make image TARGET=...`; the target's board is chosen by build tag

@@ -61,6 +61,9 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			n -= k
 		}
 	case strings.HasSuffix(r.URL.Path, "/echo") && r.Method == http.MethodPost:
+		// Echo while still reading: without full duplex the server closes
+		// the request body once the response starts.
+		http.NewResponseController(w).EnableFullDuplex()
 		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
 		io.Copy(w, r.Body)
 	default:

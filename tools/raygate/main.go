@@ -38,7 +38,17 @@ func main() {
 	listen := flag.String("listen", "", "listen address, overriding the configuration's")
 	demoMode := flag.Bool("demo", false, "start the demo backends and map "+hostAlias+" to loopback")
 	noShell := flag.Bool("no-shell", false, "do not read commands from stdin")
+	check := flag.Bool("check", false, "validate the configuration and exit")
 	flag.Parse()
+
+	if *check {
+		if _, err := config.Load(*configPath); err != nil {
+			fmt.Fprintln(os.Stderr, "raygate:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("%s: valid\n", *configPath)
+		return
+	}
 
 	if err := run(*configPath, *listen, *demoMode, *noShell); err != nil {
 		fmt.Fprintln(os.Stderr, "raygate:", err)

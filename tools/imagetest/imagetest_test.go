@@ -1,0 +1,271 @@
+//go:build imagetest
+
+package imagetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/raygate/raygate/tools/demo"
+	"github.com/raygate/raygate/tools/qemu"
+)
+
+// repoRoot is where the Makefile is.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// guest is one booted image.
+type guest struct {
+	t       *testing.T
+	target  string
+	port    int
+	stdin   io.WriteCloser
+	log     *qemu.Log
+	started time.Time
+}
+
+// buildImage runs `make image` for target with cfg embedded into dir.
+func buildImage(t *testing.T, target, cfg, dir string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "image", "TARGET="+target, "CONFIG="+cfg, "OUT="+dir)
+	cmd.Dir = repoRoot(t)
+	t.Logf("build: %s", strings.Join(cmd.Args, " "))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make image: %v\n%s", err, out)
+	}
+	return filepath.Join(dir, "raygate-"+target+".elf")
+}
+
+// boot starts QEMU on image; the guest is killed when the test ends.
+func boot(t *testing.T, target, image string) *guest {
+	t.Helper()
+	g := &guest{t: t, target: target, port: freePort(t), log: &qemu.Log{}}
+	accel := os.Getenv("RAYGATE_ACCEL") // default: software emulation
+	bin, args, err := qemu.Args(qemu.Options{Target: target, Image: image, Accel: accel, HostPort: g.port, GuestPort: 80, NoReboot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("boot: %s", qemu.CommandLine(bin, args))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = g.log, g.log
+	if g.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	g.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		cancel()
+		if t.Failed() {
+			t.Logf("console log of %s:\n%s", target, g.log.String())
+		}
+	})
+	return g
+}
+
+// waitFor waits until the console log contains s after offset from.
+func (g *guest) waitFor(from int, s string, limit time.Duration) string {
+	g.t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if out := g.log.String(); len(out) >= from && strings.Contains(out[from:], s) {
+			return out[from:]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	g.t.Fatalf("%s: %q not seen on the console within %s", g.target, s, limit)
+	return ""
+}
+
+// run types a command on the console and returns what it printed, up to the
+// next prompt.
+func (g *guest) run(cmd string) string {
+	g.t.Helper()
+	from := g.log.Len()
+	if _, err := io.WriteString(g.stdin, cmd+"\r"); err != nil {
+		g.t.Fatal(err)
+	}
+	out := g.waitFor(from, "raygate> ", 30*time.Second)
+	return out[:strings.Index(out, "raygate> ")]
+}
+
+func (g *guest) url(p string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", g.port, p) }
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+func TestImages(t *testing.T) {
+	for _, target := range qemu.Targets {
+		t.Run(target, func(t *testing.T) { testImage(t, target) })
+	}
+}
+
+func testImage(t *testing.T, target string) {
+	// a backend on the host, reached by the guest at 10.0.0.2
+	ln, err := demo.Serve("hostbackend", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	backendPort := ln.Addr().(*net.TCPAddr).Port
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`network: {address: 10.0.0.1/24, gateway: 10.0.0.2}
+listen: ":80"
+routes:
+  - name: health
+    match: {path: /healthz}
+    respond: {status: 200, body: "ok\n"}
+  - name: api
+    match: {prefix: /api/}
+    service: host
+    strip_prefix: true
+services:
+  - name: host
+    instances: [{address: "10.0.0.2:%d"}]
+`, backendPort)), 0o644)
+
+	image := buildImage(t, target, cfg, dir)
+	st, err := os.Stat(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	g := boot(t, target, image)
+
+	// boot to first response, measured from QEMU's start
+	var firstResponse time.Duration
+	deadline := time.Now().Add(90 * time.Second)
+	// Short attempts: QEMU accepts on the host port at once and retries its
+	// SYN to a guest that is not up yet only after a second or more.
+	quick := &http.Client{Timeout: 100 * time.Millisecond}
+	for {
+		resp, err := quick.Get(g.url("/healthz"))
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && string(body) == "ok\n" {
+				firstResponse = time.Since(g.started)
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer on /healthz within 90 s (last error %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	g.waitFor(0, "raygate> ", 30*time.Second)
+
+	// serial console
+	help := g.run("help")
+	for _, c := range []string{"help", "version", "uptime", "mem", "net", "reboot", "boot"} {
+		if !strings.Contains(help, c+" ") {
+			t.Errorf("help does not list %q:\n%s", c, help)
+		}
+	}
+	if out := g.run("net"); !strings.Contains(out, "address    10.0.0.1/24") || !strings.Contains(out, "driver ") || !strings.Contains(out, "tcp ") {
+		t.Errorf("net:\n%s", out)
+	}
+	if out := g.run("mem"); !strings.Contains(out, "heap ") || !strings.Contains(out, "goroutines") {
+		t.Errorf("mem:\n%s", out)
+	}
+	if out := g.run("frobnicate now"); !strings.Contains(out, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command:\n%s", out)
+	}
+	if out := g.run("mem sideways"); !strings.Contains(out, "usage:") {
+		t.Errorf("bad argument:\n%s", out)
+	}
+
+	// a route proxied to the host backend
+	resp, err := client.Get(g.url("/api/hello?x=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var echo demo.Echo
+	err = json.NewDecoder(resp.Body).Decode(&echo)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || echo.Instance != "hostbackend" || echo.Path != "/hello" || echo.Query != "x=1" {
+		t.Fatalf("proxied GET: status %d, %+v, %v", resp.StatusCode, echo, err)
+	}
+	if echo.Headers["X-Forwarded-For"] == "" || echo.Headers["X-Request-Id"] == "" {
+		t.Errorf("forwarding headers missing: %v", echo.Headers)
+	}
+
+	// 1 MiB down through the gateway
+	resp, err = client.Get(g.url("/api/stream?bytes=1048576"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || len(body) != 1<<20 || body[0] != 'a' || body[len(body)-1] != byte('a'+(len(body)-1)%(32<<10)%26) {
+		t.Fatalf("stream: %d bytes, %v", len(body), err)
+	}
+
+	// 256 KiB up and back
+	up := make([]byte, 256<<10)
+	rand.Read(up)
+	resp, err = client.Post(g.url("/api/echo"), "application/octet-stream", bytes.NewReader(up))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(body, up) {
+		t.Fatalf("echo: %d bytes back of %d, %v", len(body), len(up), err)
+	}
+
+	// errors are problem+json
+	resp, err = client.Get(g.url("/no/such/route"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("no route: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	for _, bad := range []string{"panic:", "fatal error:", "unexpected fault"} {
+		if strings.Contains(g.log.String(), bad) {
+			t.Errorf("console shows %q", bad)
+		}
+	}
+	t.Logf("console after tests:\n%s", g.run("net"))
+	fmt.Printf("IMAGE %s: boot-to-first-response %d ms, image %d bytes (%s emulation)\n",
+		target, firstResponse.Milliseconds(), st.Size(), map[bool]string{true: os.Getenv("RAYGATE_ACCEL"), false: "software"}[os.Getenv("RAYGATE_ACCEL") != ""])
+}
