@@ -31,6 +31,9 @@ type Options struct {
 	Extra [][2]int
 	// NoReboot makes a guest reset end QEMU (tests want a panic to stop it).
 	NoReboot bool
+	// Interactive multiplexes QEMU's monitor onto the console, so a person
+	// can quit with Ctrl-A X (Ctrl-C goes to the guest's shell).
+	Interactive bool
 }
 
 // Args returns the qemu-system binary and its arguments.
@@ -40,6 +43,10 @@ func Args(o Options) (string, []string, error) {
 		fwd += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-10.0.0.1:%d", e[0], e[1])
 	}
 	netdev := "user,id=net0,net=10.0.0.0/24,host=10.0.0.2," + fwd
+	serial := []string{"-monitor", "none", "-serial", "stdio"}
+	if o.Interactive {
+		serial = []string{"-serial", "mon:stdio"}
+	}
 	var bin string
 	var args []string
 	switch o.Target {
@@ -54,18 +61,20 @@ func Args(o Options) (string, []string, error) {
 		} else {
 			args = append(args, "-accel", "tcg", "-cpu", "max")
 		}
-		args = append(args, "-m", "512M", "-nographic", "-monitor", "none", "-serial", "stdio",
-			"-device", "virtio-net-device,netdev=net0", "-netdev", netdev)
+		args = append(args, "-m", "512M", "-nographic")
+		args = append(args, serial...)
+		args = append(args, "-device", "virtio-net-device,netdev=net0", "-netdev", netdev)
 	case "mx6ullevk":
 		if o.Accel == "kvm" {
 			return "", nil, fmt.Errorf("qemu: KVM cannot run the ARM target on this host")
 		}
 		bin = "qemu-system-arm"
 		args = []string{
-			"-machine", "mcimx6ul-evk", "-cpu", "cortex-a7", "-m", "512M",
-			"-nographic", "-monitor", "none", "-serial", "stdio", "-serial", "null",
-			"-nic", "user,model=imx.enet," + strings.TrimPrefix(netdev, "user,id=net0,"),
+			"-machine", "mcimx6ul-evk", "-cpu", "cortex-a7", "-m", "512M", "-nographic",
 		}
+		args = append(args, serial...)
+		args = append(args, "-serial", "null",
+			"-nic", "user,model=imx.enet,"+strings.TrimPrefix(netdev, "user,id=net0,"))
 	default:
 		return "", nil, fmt.Errorf("qemu: target %q cannot boot in QEMU (have %s)", o.Target, strings.Join(Targets, ", "))
 	}

@@ -65,11 +65,11 @@ func run(target, image, cfgPath string, port int, accel string) error {
 			accel = "kvm"
 		}
 	}
-	bin, args, err := qemu.Args(qemu.Options{Target: target, Image: image, Accel: accel, HostPort: port, GuestPort: gp})
+	bin, args, err := qemu.Args(qemu.Options{Target: target, Image: image, Accel: accel, HostPort: port, GuestPort: gp, Interactive: true})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("qemurun: %s emulation; gateway at http://127.0.0.1:%d/ ; quit with Ctrl-C\n", accel, port)
+	fmt.Printf("qemurun: %s emulation; gateway at http://127.0.0.1:%d/ ; quit with Ctrl-A X\n", accel, port)
 	fmt.Println(qemu.CommandLine(bin, args))
 	cmd := exec.Command(bin, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
