@@ -2,15 +2,18 @@ module github.com/raygate/raygate
 
 go 1.26.0
 
-require gvisor.dev/gvisor v0.0.0-20250205023644-9414b50a5633
+require (
+	github.com/usbarmory/tamago v1.26.0
+	golang.org/x/net v0.63.0
+	golang.org/x/term v0.48.0
+	gopkg.in/yaml.v3 v3.0.1
+	gvisor.dev/gvisor v0.0.0-20250205023644-9414b50a5633
+)
 
 require (
 	github.com/google/btree v1.1.2 // indirect
-	github.com/usbarmory/tamago v1.26.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/term v0.48.0 // indirect
 	golang.org/x/time v0.7.0 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
 tool github.com/usbarmory/tamago/cmd/tamago

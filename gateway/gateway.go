@@ -1,10 +1,16 @@
-// Package gateway is raygate's request path: it matches a route, then answers
-// directly or forwards to a service's instance, and writes every error it
-// generates as problem+json. It is plain Go with no TamaGo imports, served by
-// the image over gVisor's netstack and by the hosted binary over the OS.
+// Package gateway is raygate's request path: it normalises and routes each
+// request, runs the subsystems' stages (stage.go), forwards to an instance
+// of the route's service over a streaming reverse proxy, and writes every
+// error it generates as problem+json. It is plain Go with no TamaGo imports,
+// served by the image over gVisor's netstack and by the hosted binary over
+// the OS.
 //
-// The route table and pools are an immutable snapshot behind an atomic
-// pointer: requests read it without locks, and changes build a new one.
+// The route table and services form an immutable snapshot behind an atomic
+// pointer: requests read it without locks, and changes (ops.go) build a new
+// one and swap it. Requests in flight keep the snapshot they started with;
+// upgraded connections (WebSockets) do not depend on it at all.
+//
+// It may import gateway/config, gateway/route, gateway/problem and shell.
 package gateway
 
 import (
@@ -16,15 +22,16 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
-	"path"
-	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/raygate/raygate/gateway/config"
 	"github.com/raygate/raygate/gateway/problem"
+	"github.com/raygate/raygate/gateway/route"
 )
 
 // DialFunc dials a backend; net.Dialer.DialContext has this shape.
@@ -32,9 +39,13 @@ type DialFunc func(ctx context.Context, network, address string) (net.Conn, erro
 
 // Options are the environment the gateway runs in.
 type Options struct {
-	// Dial connects to backends; nil means the default net.Dialer (which,
-	// in the image, goes through the netstack socket hook).
+	// Dial connects to backends; nil means a net.Dialer (which, in the
+	// image, goes through the netstack socket hook).
 	Dial DialFunc
+	// Stages are the subsystems, each implementing one or more of
+	// RequestStage, TransportStage, ResponseStage and Observer; each phase
+	// runs its stages in this order.
+	Stages []any
 }
 
 // Gateway is the request handler.
@@ -42,35 +53,87 @@ type Gateway struct {
 	snap    atomic.Pointer[snapshot]
 	opts    Options
 	started time.Time
+	opsMu   sync.Mutex // serialises changes; never taken by requests
+
+	reqStages  []RequestStage
+	respStages []ResponseStage
+	observers  []Observer
+	proxy      *httputil.ReverseProxy
+	transport  *http.Transport
 
 	requests atomic.Uint64
 	errors   atomic.Uint64
+	inflight atomic.Int64
 }
 
 type snapshot struct {
 	cfg      *config.Config
-	exact    map[string][]*route
-	prefixes []*route // longest prefix first
-	services map[string]*service
+	table    *route.Table[*liveRoute]
+	services map[string]*liveService
+	trusted  []netip.Prefix
+	version  uint64
 }
 
-type route struct {
-	cfg     config.Route
-	methods map[string]bool
-	svc     *service
-}
-
-type service struct {
-	name      string
-	instances []string // weighted expansion of instance addresses
-	next      atomic.Uint64
-	proxy     *httputil.ReverseProxy
+// liveRoute is a route's compiled form and counters.
+type liveRoute struct {
+	cfg      config.Route
+	svc      *liveService
+	prefix   string // for strip_prefix, normalised without trailing slash
+	requests atomic.Uint64
+	errors   atomic.Uint64
 }
 
 // New builds a gateway from a validated configuration.
 func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	g := &Gateway{opts: opts, started: time.Now()}
-	s, err := g.compile(cfg)
+	var transportStages []TransportStage
+	for _, s := range opts.Stages {
+		ok := false
+		if st, is := s.(RequestStage); is {
+			g.reqStages, ok = append(g.reqStages, st), true
+		}
+		if st, is := s.(TransportStage); is {
+			transportStages, ok = append(transportStages, st), true
+		}
+		if st, is := s.(ResponseStage); is {
+			g.respStages, ok = append(g.respStages, st), true
+		}
+		if st, is := s.(Observer); is {
+			g.observers, ok = append(g.observers, st), true
+		}
+		if !ok {
+			return nil, fmt.Errorf("gateway: stage %T implements no stage interface", s)
+		}
+	}
+
+	dial := opts.Dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: cfg.Limits.ConnectTimeout.D(), KeepAlive: 30 * time.Second}).DialContext
+	}
+	g.transport = &http.Transport{
+		DialContext:            dial,
+		MaxIdleConnsPerHost:    cfg.Limits.MaxIdleConnsPerInstance,
+		MaxConnsPerHost:        cfg.Limits.MaxConnsPerInstance,
+		MaxIdleConns:           cfg.Limits.MaxIdleConnsPerInstance * 64,
+		IdleConnTimeout:        90 * time.Second,
+		ResponseHeaderTimeout:  cfg.Limits.UpstreamTimeout.D(),
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: int64(cfg.Limits.MaxHeaderBytes),
+	}
+	var rt http.RoundTripper = &balancer{next: g.transport, preserveHost: cfg.Proxy.PreserveHostOrDefault()}
+	for i := len(transportStages) - 1; i >= 0; i-- {
+		rt = transportStages[i].WrapTransport(rt)
+	}
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite:        g.rewrite,
+		Transport:      rt,
+		ModifyResponse: g.modifyResponse,
+		ErrorHandler:   g.proxyError,
+		BufferPool:     bufferPool{},
+		ErrorLog:       discardLog,
+	}
+
+	s, err := g.compile(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -78,212 +141,368 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	return g, nil
 }
 
-// Config returns the configuration in force.
+// Config returns the configuration in force. It must not be modified.
 func (g *Gateway) Config() *config.Config { return g.snap.Load().cfg }
 
-func (g *Gateway) transport(cfg *config.Config) *http.Transport {
-	dial := g.opts.Dial
-	if dial == nil {
-		dial = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+func (g *Gateway) compile(cfg *config.Config, old *snapshot) (*snapshot, error) {
+	s := &snapshot{cfg: cfg, services: map[string]*liveService{}}
+	if old != nil {
+		s.version = old.version + 1
 	}
-	return &http.Transport{
-		DialContext:           dial,
-		MaxIdleConnsPerHost:   cfg.Limits.MaxIdleConnsPerHost,
-		MaxIdleConns:          cfg.Limits.MaxIdleConnsPerHost * len(cfg.Services),
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     false,
-	}
-}
-
-func (g *Gateway) compile(cfg *config.Config) (*snapshot, error) {
-	s := &snapshot{cfg: cfg, exact: map[string][]*route{}, services: map[string]*service{}}
-	tr := g.transport(cfg)
 	for _, sc := range cfg.Services {
-		svc := &service{name: sc.Name}
-		for _, in := range sc.Instances {
-			for w := 0; w < in.Weight && w < 100; w++ {
-				svc.instances = append(svc.instances, in.Address)
-			}
+		var prev *liveService
+		if old != nil {
+			prev = old.services[sc.Name]
 		}
-		if len(svc.instances) == 0 {
-			return nil, fmt.Errorf("service %q: every instance has weight 0", sc.Name)
-		}
-		svc.proxy = &httputil.ReverseProxy{
-			Rewrite:      svc.rewrite,
-			Transport:    tr,
-			ErrorHandler: g.proxyError,
-		}
-		s.services[sc.Name] = svc
+		s.services[sc.Name] = newService(sc, prev)
 	}
+	for _, c := range cfg.Proxy.TrustedProxies {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, err
+		}
+		s.trusted = append(s.trusted, p.Masked())
+	}
+	entries := make([]route.Entry[*liveRoute], 0, len(cfg.Routes))
 	for _, rc := range cfg.Routes {
-		r := &route{cfg: rc}
-		if len(rc.Match.Methods) > 0 {
-			r.methods = map[string]bool{}
-			for _, m := range rc.Match.Methods {
-				r.methods[m] = true
+		lr := &liveRoute{cfg: rc, svc: s.services[rc.Service]}
+		if rc.StripPrefix {
+			lr.prefix = strings.TrimRight(rc.Match.Prefix, "/")
+		}
+		if old != nil {
+			if m, ok := old.route(rc.Name); ok {
+				lr.requests.Store(m.requests.Load())
+				lr.errors.Store(m.errors.Load())
 			}
 		}
-		if rc.Service != "" {
-			r.svc = s.services[rc.Service]
-		}
-		if rc.Match.Path != "" {
-			s.exact[rc.Match.Path] = append(s.exact[rc.Match.Path], r)
-		} else {
-			s.prefixes = append(s.prefixes, r)
-		}
+		entries = append(entries, route.Entry[*liveRoute]{Name: rc.Name, Spec: rc.Spec(), Value: lr})
 	}
-	sort.SliceStable(s.prefixes, func(i, j int) bool {
-		return len(s.prefixes[i].cfg.Match.Prefix) > len(s.prefixes[j].cfg.Match.Prefix)
-	})
+	t, err := route.Build(entries)
+	if err != nil {
+		return nil, err
+	}
+	s.table = t
 	return s, nil
 }
 
-// match finds the route for a cleaned path; allowed lists the methods of
-// routes whose path matched but whose methods did not.
-func (s *snapshot) match(method, p string) (r *route, allowed []string) {
-	try := func(cands []*route) *route {
-		for _, c := range cands {
-			if c.methods == nil || c.methods[method] {
-				return c
-			}
-			allowed = append(allowed, c.cfg.Match.Methods...)
+// route finds a live route by name (linear: only used by operations).
+func (s *snapshot) route(name string) (*liveRoute, bool) {
+	var found *liveRoute
+	s.walkRoutes(func(r *liveRoute) {
+		if r.cfg.Name == name {
+			found = r
 		}
-		return nil
-	}
-	if r = try(s.exact[p]); r != nil {
-		return r, nil
-	}
-	for _, c := range s.prefixes {
-		if strings.HasPrefix(p, c.cfg.Match.Prefix) {
-			if r = try([]*route{c}); r != nil {
-				return r, nil
-			}
-		}
-	}
-	return nil, allowed
+	})
+	return found, found != nil
 }
 
-// ServeHTTP implements http.Handler.
+func (s *snapshot) walkRoutes(fn func(*liveRoute)) {
+	s.table.Walk(func(_ string, r *liveRoute) { fn(r) })
+}
+
+var discardLog = newDiscardLogger()
+
+// ServeHTTP implements http.Handler: the whole pipeline for one request.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.requests.Add(1)
-	if r.Header.Get("X-Request-Id") == "" {
-		r.Header.Set("X-Request-Id", newRequestID())
-	}
-	w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
+	g.inflight.Add(1)
+	defer g.inflight.Add(-1)
+
+	ex := &Exchange{Request: r, Start: time.Now(), ID: requestID(r.Header.Get("X-Request-Id"))}
+	r.Header.Set("X-Request-Id", ex.ID)
+	w.Header().Set("X-Request-Id", ex.ID)
+	rw := &responseWriter{ResponseWriter: w}
+	defer g.finish(ex, rw)
 
 	s := g.snap.Load()
-	p := cleanPath(r.URL.Path)
-	rt, allowed := s.match(r.Method, p)
-	if rt == nil {
-		g.errors.Add(1)
-		if len(allowed) > 0 {
-			w.Header().Set("Allow", strings.Join(allowed, ", "))
-			problem.Write(w, r, http.StatusMethodNotAllowed, "method-not-allowed", fmt.Sprintf("method %s is not allowed here", r.Method))
-			return
-		}
-		problem.Write(w, r, http.StatusNotFound, "no-route", "no route matches this request")
+
+	// route
+	t0 := time.Now()
+	p, err := route.Normalize(r.URL.EscapedPath())
+	if err != nil {
+		g.fail(rw, ex, &Error{Status: http.StatusBadRequest, Kind: "bad-path", Detail: err.Error()})
 		return
 	}
-	if rs := rt.cfg.Respond; rs != nil {
-		w.Header().Set("Content-Type", rs.ContentType)
-		w.WriteHeader(rs.Status)
+	ex.Path = p
+	m, ok, allowed := s.table.Lookup(&route.Request{
+		Method: r.Method,
+		Host:   hostOnly(r.Host),
+		Path:   p,
+		Header: r.Header,
+		Query:  queryFunc(r),
+	})
+	ex.timed("route", t0)
+	if !ok {
+		if len(allowed) > 0 {
+			g.fail(rw, ex, &Error{Status: http.StatusMethodNotAllowed, Kind: "method-not-allowed",
+				Detail: fmt.Sprintf("method %s is not allowed here", r.Method), Header: http.Header{"Allow": {strings.Join(allowed, ", ")}}})
+			return
+		}
+		g.fail(rw, ex, &Error{Status: http.StatusNotFound, Kind: "no-route", Detail: "no route matches this request"})
+		return
+	}
+	lr := m.Value
+	ex.Route, ex.Params, ex.rt = m.Name, m.Params, lr
+	lr.requests.Add(1)
+
+	for _, st := range g.reqStages {
+		t := time.Now()
+		err := st.OnRequest(rw, ex)
+		ex.timed(st.Name(), t)
+		if errors.Is(err, ErrHandled) {
+			return
+		}
+		if err != nil {
+			g.fail(rw, ex, err)
+			return
+		}
+	}
+
+	if rs := lr.cfg.Respond; rs != nil {
+		h := rw.Header()
+		for k, v := range rs.Headers {
+			h.Set(k, v)
+		}
+		h.Set("Content-Type", rs.ContentType)
+		rw.WriteHeader(rs.Status)
 		if r.Method != http.MethodHead {
-			strings.NewReader(rs.Body).WriteTo(w)
+			strings.NewReader(rs.Body).WriteTo(rw)
 		}
 		return
+	}
+
+	ex.Service, ex.svc = lr.svc.name, lr.svc
+	lr.svc.requests.Add(1)
+	req := ex.Request
+	if max := s.cfg.Limits.MaxBodyBytes; req.ContentLength > max {
+		g.fail(rw, ex, &Error{Status: http.StatusRequestEntityTooLarge, Kind: "body-too-large",
+			Detail: fmt.Sprintf("request body of %d bytes exceeds %d", req.ContentLength, max)})
+		return
+	} else if req.Body != nil && req.Body != http.NoBody {
+		req.Body = http.MaxBytesReader(rw, req.Body, max)
 	}
 	// The upstream may answer before the request body has all arrived (an
 	// echo, an early error); by default net/http's HTTP/1 server would then
 	// close the body under the proxy, which aborts the upstream request.
-	http.NewResponseController(w).EnableFullDuplex()
-	out := r
-	if rt.cfg.StripPrefix {
-		out = r.Clone(r.Context())
-		rest := strings.TrimPrefix(p, rt.cfg.Match.Prefix)
+	http.NewResponseController(rw).EnableFullDuplex()
+	ctx := context.WithValue(req.Context(), exchangeKey{}, ex)
+	g.proxy.ServeHTTP(rw, req.WithContext(ctx))
+}
+
+// finish records the outcome and tells the observers.
+func (g *Gateway) finish(ex *Exchange, rw *responseWriter) {
+	ex.Status, ex.BytesOut = rw.status, rw.bytes
+	if ex.Status == 0 {
+		ex.Status = http.StatusOK
+	}
+	failed := ex.Err != nil || ex.Status >= 500
+	if failed {
+		g.errors.Add(1)
+		if ex.rt != nil {
+			ex.rt.errors.Add(1)
+		}
+		if ex.svc != nil {
+			ex.svc.errors.Add(1)
+		}
+	}
+	for _, o := range g.observers {
+		o.Observe(ex)
+	}
+}
+
+// fail is the one sink for errors the gateway generates.
+func (g *Gateway) fail(w http.ResponseWriter, ex *Exchange, err error) {
+	ex.Err = err
+	var ge *Error
+	if !errors.As(err, &ge) {
+		ge = &Error{Status: http.StatusBadGateway, Kind: "bad-gateway", Detail: "the request could not be completed", Err: err}
+	}
+	for k, vs := range ge.Header {
+		w.Header()[k] = vs
+	}
+	problem.Write(w, ex.Request, ge.Status, ge.Kind, ge.Detail)
+}
+
+// rewrite builds the upstream request (httputil.ProxyRequest.Out has had its
+// hop-by-hop and forwarding headers removed already).
+func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
+	ex := FromContext(pr.In.Context())
+	s := g.snap.Load()
+	out := pr.Out
+	// the balancer sets the instance for each attempt
+	out.URL.Scheme, out.URL.Host = "http", ex.Service
+	out.Host = pr.In.Host
+
+	lr := ex.rt
+	switch {
+	case lr.cfg.Rewrite != "":
+		out.URL.Path, out.URL.RawPath = expand(lr.cfg.Rewrite, ex.Params), ""
+	case lr.cfg.StripPrefix:
+		rest := strings.TrimPrefix(ex.Path, lr.prefix)
 		if !strings.HasPrefix(rest, "/") {
 			rest = "/" + rest
 		}
 		out.URL.Path, out.URL.RawPath = rest, ""
 	}
-	rt.svc.proxy.ServeHTTP(w, out)
+	setForwarded(pr, s.trusted)
 }
 
-func (s *service) rewrite(pr *httputil.ProxyRequest) {
-	n := s.next.Add(1) - 1
-	addr := s.instances[n%uint64(len(s.instances))]
-	pr.SetURL(&url.URL{Scheme: "http", Host: addr})
-	pr.Out.Host = pr.In.Host
-	pr.SetXForwarded()
+// expand fills a rewrite template's {name} from the route's parameters.
+func expand(tpl string, ps route.Params) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tpl, '{')
+		if i < 0 {
+			b.WriteString(tpl)
+			return b.String()
+		}
+		j := strings.IndexByte(tpl[i:], '}')
+		if j < 0 {
+			b.WriteString(tpl)
+			return b.String()
+		}
+		b.WriteString(tpl[:i])
+		b.WriteString(ps.Get(tpl[i+1 : i+j]))
+		tpl = tpl[i+j+1:]
+	}
 }
 
-// proxyError maps an upstream failure to its status: a timeout is 504,
-// anything else (refused, reset, malformed answer) is 502. A client that went
-// away gets nothing: there is no one to answer.
+// setForwarded sets X-Forwarded-For/Host/Proto and Forwarded (RFC 7239).
+// A client inside a trusted CIDR has its chain kept and appended to; from
+// anyone else those headers are replaced, so a client cannot forge them.
+func setForwarded(pr *httputil.ProxyRequest, trusted []netip.Prefix) {
+	in, out := pr.In, pr.Out
+	clientIP := ""
+	if host, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		clientIP = host
+	}
+	trust := false
+	if a, err := netip.ParseAddr(clientIP); err == nil {
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				trust = true
+			}
+		}
+	}
+	proto := "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	if trust {
+		if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+			out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+clientIP)
+		} else {
+			out.Header.Set("X-Forwarded-For", clientIP)
+		}
+		setIfAbsent(out.Header, in.Header, "X-Forwarded-Host", in.Host)
+		setIfAbsent(out.Header, in.Header, "X-Forwarded-Proto", proto)
+	} else {
+		out.Header.Set("X-Forwarded-For", clientIP)
+		out.Header.Set("X-Forwarded-Host", in.Host)
+		out.Header.Set("X-Forwarded-Proto", proto)
+	}
+	node := clientIP
+	if strings.Contains(node, ":") {
+		node = `"[` + node + `]"`
+	}
+	fwd := "for=" + node + ";host=" + quoteIfNeeded(in.Host) + ";proto=" + proto
+	if prior := in.Header.Values("Forwarded"); trust && len(prior) > 0 {
+		fwd = strings.Join(prior, ", ") + ", " + fwd
+	}
+	out.Header.Set("Forwarded", fwd)
+}
+
+func setIfAbsent(out, in http.Header, key, val string) {
+	if v := in.Get(key); v != "" {
+		out.Set(key, v)
+	} else {
+		out.Set(key, val)
+	}
+}
+
+func quoteIfNeeded(s string) string {
+	for _, c := range s {
+		if !(c == '.' || c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
+		}
+	}
+	return s
+}
+
+func (g *Gateway) modifyResponse(resp *http.Response) error {
+	ex := FromContext(resp.Request.Context())
+	for _, st := range g.respStages {
+		t := time.Now()
+		err := st.OnResponse(ex, resp)
+		ex.timed(st.Name(), t)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// proxyError maps a forwarding failure to its status: a stage's *Error
+// keeps its own; a body over the limit is 413; a timeout is 504; a client
+// that went away gets nothing (there is no one to answer, logged as 499);
+// anything else (refused, reset, malformed answer) is 502.
 func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	g.errors.Add(1)
-	if errors.Is(r.Context().Err(), context.Canceled) {
-		return
-	}
+	ex := FromContext(r.Context())
+	var ge *Error
+	var mb *http.MaxBytesError
 	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		problem.Write(w, r, http.StatusGatewayTimeout, "upstream-timeout", "the upstream did not answer in time")
+	switch {
+	case errors.As(err, &ge):
+	case errors.As(err, &mb):
+		ge = &Error{Status: http.StatusRequestEntityTooLarge, Kind: "body-too-large",
+			Detail: fmt.Sprintf("request body exceeds %d bytes", mb.Limit), Err: err}
+	case errors.Is(r.Context().Err(), context.Canceled):
+		ex.Err = err
+		if rw, ok := w.(*responseWriter); ok {
+			rw.status = 499
+		}
 		return
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		ge = &Error{Status: http.StatusGatewayTimeout, Kind: "upstream-timeout", Detail: "the upstream did not answer in time", Err: err}
+	default:
+		ge = &Error{Status: http.StatusBadGateway, Kind: "bad-gateway", Detail: "the upstream could not be reached or answered badly", Err: err}
 	}
-	problem.Write(w, r, http.StatusBadGateway, "bad-gateway", "the upstream could not be reached or answered badly")
+	g.fail(w, ex, ge)
 }
 
-// cleanPath resolves dot segments and duplicate slashes, keeping a trailing
-// slash, so /a/../b and //b match the route of /b.
-func cleanPath(p string) string {
-	if p == "" {
-		return "/"
+// requestID keeps a well-formed incoming id and replaces anything else.
+func requestID(in string) string {
+	if n := len(in); n > 0 && n <= 128 {
+		ok := true
+		for i := 0; i < n; i++ {
+			c := in[i]
+			if !(c == '-' || c == '_' || c == '.' || c == ':' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return in
+		}
 	}
-	if p[0] != '/' {
-		p = "/" + p
-	}
-	np := path.Clean(p)
-	if strings.HasSuffix(p, "/") && np != "/" {
-		np += "/"
-	}
-	return np
-}
-
-func newRequestID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
 
-// Stats are the gateway's running totals.
-type Stats struct {
-	Uptime   time.Duration
-	Requests uint64
-	Errors   uint64
-	Routes   int
-	Services int
-}
-
-// Stats returns the running totals.
-func (g *Gateway) Stats() Stats {
-	s := g.snap.Load()
-	return Stats{
-		Uptime:   time.Since(g.started),
-		Requests: g.requests.Load(),
-		Errors:   g.errors.Load(),
-		Routes:   len(s.cfg.Routes),
-		Services: len(s.cfg.Services),
+func hostOnly(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
 	}
+	return strings.ToLower(strings.TrimSuffix(h, "."))
 }
 
-// Server returns an http.Server for the gateway with the configured limits.
-func (g *Gateway) Server() *http.Server {
-	l := g.Config().Limits
-	return &http.Server{
-		Handler:           g,
-		ReadHeaderTimeout: time.Duration(l.ReadHeaderTimeoutSec) * time.Second,
-		IdleTimeout:       time.Duration(l.IdleTimeoutSec) * time.Second,
-		MaxHeaderBytes:    l.MaxHeaderBytes,
+func queryFunc(r *http.Request) func(string) []string {
+	var q url.Values
+	return func(name string) []string {
+		if q == nil {
+			q = r.URL.Query()
+		}
+		return q[name]
 	}
 }

@@ -59,9 +59,8 @@ services: [{name: s, instances: [{address: "10.0.0.2:9000"}]}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := g.Server()
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	go g.Serve(ln, g.Config().Listeners[0])
+	t.Cleanup(func() { ln.Close() })
 
 	client := &http.Client{Transport: &http.Transport{DialContext: host.DialContext}, Timeout: 30 * time.Second}
 	for _, size := range []int{200 << 10, 4 << 20} {

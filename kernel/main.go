@@ -11,11 +11,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"runtime"
 	"time"
 
 	"github.com/raygate/raygate/gateway"
+	"github.com/raygate/raygate/gateway/admin"
 	"github.com/raygate/raygate/gateway/config"
 	"github.com/raygate/raygate/net/netstack"
 	"github.com/raygate/raygate/shell"
@@ -63,7 +65,7 @@ func main() {
 	}
 	sys.Net = func(w io.Writer) { fmt.Fprintln(w, "network: not up (see the boot log)") }
 
-	if err := bringUp(&boot, &sys); err != nil {
+	if err := bringUp(&boot, &sys, reg); err != nil {
 		fmt.Printf("boot: %v\nboot: the gateway is not serving; the console stays up\n", err)
 	}
 	reg.RegisterSystem(sys)
@@ -93,8 +95,8 @@ func main() {
 }
 
 // bringUp parses the embedded configuration, starts the NIC and netstack,
-// and serves the gateway.
-func bringUp(boot *timeline, sys *shell.System) error {
+// serves the gateway's listeners and admin API, and registers its commands.
+func bringUp(boot *timeline, sys *shell.System, reg *shell.Registry) error {
 	cfg, err := config.Parse("embedded config", embeddedConfig)
 	if err != nil {
 		return err
@@ -134,15 +136,24 @@ func bringUp(boot *timeline, sys *shell.System) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %v", cfg.Listen, err)
+	for _, l := range cfg.Listeners {
+		ln, err := net.Listen("tcp", l.Address)
+		if err != nil {
+			return fmt.Errorf("listener %s %s: %v", l.Name, l.Address, err)
+		}
+		go func() {
+			err := g.Serve(ln, l)
+			fmt.Printf("gateway: listener %s stopped: %v\n", l.Name, err)
+		}()
 	}
-	srv := g.Server()
-	go func() {
-		err := srv.Serve(ln)
-		fmt.Printf("gateway: server stopped: %v\n", err)
-	}()
-	boot.mark(fmt.Sprintf("gateway accepting on %s (%d routes, %d services)", cfg.Listen, len(cfg.Routes), len(cfg.Services)))
+	if a := cfg.Admin; a.Address != "" {
+		ln, err := net.Listen("tcp", a.Address)
+		if err != nil {
+			return fmt.Errorf("admin %s: %v", a.Address, err)
+		}
+		go http.Serve(ln, admin.Handler(g, a.Token))
+	}
+	g.RegisterCommands(reg)
+	boot.mark(fmt.Sprintf("gateway accepting on %d listener(s) (%d routes, %d services)", len(cfg.Listeners), len(cfg.Routes), len(cfg.Services)))
 	return nil
 }

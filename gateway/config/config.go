@@ -1,294 +1,193 @@
 // Package config defines raygate's configuration file (YAML), parses it
-// strictly (unknown fields are errors), fills defaults and validates it.
-// It is plain data: no network, no goroutines.
+// strictly (unknown fields are errors), fills defaults and validates it,
+// naming the file, line and field path of every problem. It is plain data:
+// no network, no goroutines. configs/raygate.schema.json is generated from
+// these types (see schema.go) for editors.
 package config
-
-import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
-	"net"
-	"net/netip"
-	"os"
-	"strconv"
-	"strings"
-
-	"gopkg.in/yaml.v3"
-)
 
 // Config is the whole configuration file.
 type Config struct {
 	// Network is the image's interface configuration; hosted mode ignores it.
-	Network Network `yaml:"network"`
-	// Listen is the gateway's listening address, "host:port"; default ":80".
-	Listen string `yaml:"listen"`
-	// Routes are matched in the order described in the route package.
-	Routes []Route `yaml:"routes"`
-	// Services are the named pools routes forward to.
-	Services []Service `yaml:"services"`
-	// Limits bound what one request and the tables may take.
-	Limits Limits `yaml:"limits"`
+	Network Network `yaml:"network,omitempty" json:"network"`
+	// Listeners are the addresses the gateway serves on.
+	Listeners []Listener `yaml:"listeners" json:"listeners"`
+	// Admin is the admin API's listener; disabled when its address is empty.
+	Admin Admin `yaml:"admin,omitempty" json:"admin"`
+	// Proxy holds forwarding behaviour common to every route.
+	Proxy Proxy `yaml:"proxy,omitempty" json:"proxy"`
+	// Routes say which requests go where. See the route package for the
+	// precedence between them.
+	Routes []Route `yaml:"routes" json:"routes"`
+	// Services are the named pools of instances routes forward to.
+	Services []Service `yaml:"services,omitempty" json:"services"`
+	// Limits bound what requests and tables may take; zero means default.
+	Limits Limits `yaml:"limits,omitempty" json:"limits"`
 }
 
 // Network is the static IPv4 configuration of the image's NIC.
 type Network struct {
 	// Address is the interface address with prefix, e.g. "10.0.0.1/24".
-	Address string `yaml:"address"`
+	Address string `yaml:"address,omitempty" json:"address"`
 	// Gateway is the default route's next hop, e.g. "10.0.0.2".
-	Gateway string `yaml:"gateway"`
+	Gateway string `yaml:"gateway,omitempty" json:"gateway"`
 	// MAC overrides the NIC's hardware address; empty keeps the NIC's own.
-	MAC string `yaml:"mac"`
+	MAC string `yaml:"mac,omitempty" json:"mac"`
+}
+
+// Listener is one address the gateway serves on.
+type Listener struct {
+	// Name identifies the listener in the shell and logs; default "http" or "https".
+	Name string `yaml:"name,omitempty" json:"name"`
+	// Address is "host:port"; an empty host means every address.
+	Address string `yaml:"address" json:"address"`
+	// TLS, when set, terminates TLS on this listener and offers HTTP/2.
+	TLS *TLS `yaml:"tls,omitempty" json:"tls"`
+}
+
+// TLS is a certificate and its key, as PEM text in the file (the image has
+// no filesystem) or, in hosted mode, as paths to PEM files.
+type TLS struct {
+	// CertPEM is the certificate chain in PEM form.
+	CertPEM string `yaml:"cert_pem,omitempty" json:"cert_pem"`
+	// KeyPEM is the private key in PEM form.
+	KeyPEM string `yaml:"key_pem,omitempty" json:"key_pem"`
+	// CertFile is a path to the certificate chain (hosted mode).
+	CertFile string `yaml:"cert_file,omitempty" json:"cert_file"`
+	// KeyFile is a path to the private key (hosted mode).
+	KeyFile string `yaml:"key_file,omitempty" json:"key_file"`
+}
+
+// Admin configures the admin API.
+type Admin struct {
+	// Address is "host:port" for the admin API; empty disables it. An
+	// address other than loopback requires Token.
+	Address string `yaml:"address,omitempty" json:"address"`
+	// Token is the bearer token the admin API requires; required when the
+	// address is not loopback, optional otherwise.
+	Token string `yaml:"token,omitempty" json:"token"`
+}
+
+// Proxy holds forwarding behaviour common to every route.
+type Proxy struct {
+	// TrustedProxies are CIDRs whose X-Forwarded-For and Forwarded headers
+	// are kept and appended to; from anyone else they are replaced.
+	TrustedProxies []string `yaml:"trusted_proxies,omitempty" json:"trusted_proxies"`
+	// PreserveHost sends the client's Host header upstream (default true).
+	PreserveHost *bool `yaml:"preserve_host,omitempty" json:"preserve_host"`
 }
 
 // Route sends matching requests to a service or answers them directly.
 type Route struct {
 	// Name identifies the route in logs, metrics and the shell.
-	Name string `yaml:"name"`
+	Name string `yaml:"name" json:"name"`
 	// Match says which requests the route takes.
-	Match Match `yaml:"match"`
+	Match Match `yaml:"match" json:"match"`
+	// Priority overrides the precedence: higher wins (default 0).
+	Priority int `yaml:"priority,omitempty" json:"priority"`
 	// Service names the pool to forward to (exclusive with Respond).
-	Service string `yaml:"service"`
-	// StripPrefix removes Match.Prefix from the forwarded path.
-	StripPrefix bool `yaml:"strip_prefix"`
+	Service string `yaml:"service,omitempty" json:"service"`
+	// StripPrefix removes the matched prefix from the forwarded path.
+	StripPrefix bool `yaml:"strip_prefix,omitempty" json:"strip_prefix"`
+	// Rewrite replaces the forwarded path with a template using the route's
+	// parameters, e.g. "/internal/users/{id}"; "{**}" is a "**" tail.
+	Rewrite string `yaml:"rewrite,omitempty" json:"rewrite"`
 	// Respond answers without a backend (exclusive with Service).
-	Respond *Respond `yaml:"respond"`
+	Respond *Respond `yaml:"respond,omitempty" json:"respond"`
 }
 
-// Match selects requests by path and method.
+// Match selects requests. Exactly one of Path, Prefix, Template or Regex.
 type Match struct {
 	// Path matches one exact path.
-	Path string `yaml:"path"`
-	// Prefix matches every path starting with it.
-	Prefix string `yaml:"prefix"`
+	Path string `yaml:"path,omitempty" json:"path"`
+	// Prefix matches a path and everything below it, by whole segments.
+	Prefix string `yaml:"prefix,omitempty" json:"prefix"`
+	// Template matches segments: literals, {name}, * and a final **.
+	Template string `yaml:"template,omitempty" json:"template"`
+	// Regex is an RE2 expression matched against the whole path; named
+	// groups become parameters.
+	Regex string `yaml:"regex,omitempty" json:"regex"`
 	// Methods restricts the route to these methods; empty means any.
-	Methods []string `yaml:"methods"`
+	Methods []string `yaml:"methods,omitempty" json:"methods"`
+	// Hosts restricts the route to these hosts ("*.example.com" allowed).
+	Hosts []string `yaml:"hosts,omitempty" json:"hosts"`
+	// Headers requires these header values ("*" means present).
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers"`
+	// Query requires these query parameter values ("*" means present).
+	Query map[string]string `yaml:"query,omitempty" json:"query"`
 }
 
 // Respond is a fixed answer.
 type Respond struct {
-	Status      int    `yaml:"status"`
-	Body        string `yaml:"body"`
-	ContentType string `yaml:"content_type"`
+	// Status is the HTTP status; default 200.
+	Status int `yaml:"status,omitempty" json:"status"`
+	// Body is the response body.
+	Body string `yaml:"body,omitempty" json:"body"`
+	// ContentType defaults to "text/plain; charset=utf-8".
+	ContentType string `yaml:"content_type,omitempty" json:"content_type"`
+	// Headers are added to the response.
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers"`
 }
 
 // Service is a named pool of instances.
 type Service struct {
-	Name      string     `yaml:"name"`
-	Instances []Instance `yaml:"instances"`
+	// Name identifies the service; routes refer to it.
+	Name string `yaml:"name" json:"name"`
+	// Instances are the backends, as host:port with a weight.
+	Instances []Instance `yaml:"instances" json:"instances"`
 }
 
 // Instance is one backend address.
 type Instance struct {
 	// Address is "host:port".
-	Address string `yaml:"address"`
-	// Weight is the instance's share of traffic; default 1.
-	Weight int `yaml:"weight"`
+	Address string `yaml:"address" json:"address"`
+	// Weight is the instance's share of traffic; default 1, 0 means none.
+	Weight *int `yaml:"weight,omitempty" json:"weight"`
+}
+
+// W returns the instance's weight, defaulting to 1.
+func (in Instance) W() int {
+	if in.Weight == nil {
+		return 1
+	}
+	return *in.Weight
 }
 
 // Limits bound the gateway's resources. Zero means the default.
 type Limits struct {
-	MaxRoutes            int `yaml:"max_routes"`
-	MaxServices          int `yaml:"max_services"`
-	MaxInstances         int `yaml:"max_instances_per_service"`
-	MaxHeaderBytes       int `yaml:"max_header_bytes"`
-	MaxIdleConnsPerHost  int `yaml:"max_idle_conns_per_instance"`
-	ReadHeaderTimeoutSec int `yaml:"read_header_timeout_seconds"`
-	IdleTimeoutSec       int `yaml:"idle_timeout_seconds"`
+	// MaxRoutes bounds the route table (default 512).
+	MaxRoutes int `yaml:"max_routes,omitempty" json:"max_routes"`
+	// MaxServices bounds the service registry (default 256).
+	MaxServices int `yaml:"max_services,omitempty" json:"max_services"`
+	// MaxInstances bounds one service's pool (default 16).
+	MaxInstances int `yaml:"max_instances_per_service,omitempty" json:"max_instances_per_service"`
+	// MaxHeaderBytes bounds a request's header block (default 64 KiB).
+	MaxHeaderBytes int `yaml:"max_header_bytes,omitempty" json:"max_header_bytes"`
+	// MaxBodyBytes bounds a request body; 0 means the default, 1 GiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes,omitempty" json:"max_body_bytes"`
+	// MaxConnections bounds concurrent client connections per listener (default 4096).
+	MaxConnections int `yaml:"max_connections,omitempty" json:"max_connections"`
+	// MaxIdleConnsPerInstance bounds each instance's keep-alive pool (default 32).
+	MaxIdleConnsPerInstance int `yaml:"max_idle_conns_per_instance,omitempty" json:"max_idle_conns_per_instance"`
+	// MaxConnsPerInstance bounds connections to one instance; 0 means 256.
+	MaxConnsPerInstance int `yaml:"max_conns_per_instance,omitempty" json:"max_conns_per_instance"`
+	// ReadHeaderTimeout bounds reading a request's headers (default 10s).
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout,omitempty" json:"read_header_timeout"`
+	// IdleTimeout closes idle client keep-alive connections (default 120s).
+	IdleTimeout Duration `yaml:"idle_timeout,omitempty" json:"idle_timeout"`
+	// UpstreamTimeout bounds waiting for an upstream's response headers (default 60s).
+	UpstreamTimeout Duration `yaml:"upstream_timeout,omitempty" json:"upstream_timeout"`
+	// ConnectTimeout bounds connecting to an instance (default 5s).
+	ConnectTimeout Duration `yaml:"connect_timeout,omitempty" json:"connect_timeout"`
 }
 
 // Defaults, sized for a 512 MiB board.
 const (
-	DefaultMaxRoutes           = 512
-	DefaultMaxServices         = 256
-	DefaultMaxInstances        = 16
-	DefaultMaxHeaderBytes      = 64 << 10
-	DefaultMaxIdleConnsPerHost = 32
-	DefaultReadHeaderTimeout   = 10
-	DefaultIdleTimeout         = 120
+	DefaultMaxRoutes               = 512
+	DefaultMaxServices             = 256
+	DefaultMaxInstances            = 16
+	DefaultMaxHeaderBytes          = 64 << 10
+	DefaultMaxBodyBytes            = 1 << 30
+	DefaultMaxConnections          = 4096
+	DefaultMaxIdleConnsPerInstance = 32
+	DefaultMaxConnsPerInstance     = 256
 )
-
-// Parse decodes and validates a configuration. name is used in messages.
-func Parse(name string, data []byte) (*Config, error) {
-	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty configuration", name)
-		}
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	c.setDefaults()
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return &c, nil
-}
-
-// Load reads and parses a configuration file.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(path, data)
-}
-
-func (c *Config) setDefaults() {
-	if c.Listen == "" {
-		c.Listen = ":80"
-	}
-	l := &c.Limits
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&l.MaxRoutes, DefaultMaxRoutes)
-	def(&l.MaxServices, DefaultMaxServices)
-	def(&l.MaxInstances, DefaultMaxInstances)
-	def(&l.MaxHeaderBytes, DefaultMaxHeaderBytes)
-	def(&l.MaxIdleConnsPerHost, DefaultMaxIdleConnsPerHost)
-	def(&l.ReadHeaderTimeoutSec, DefaultReadHeaderTimeout)
-	def(&l.IdleTimeoutSec, DefaultIdleTimeout)
-	for i := range c.Services {
-		for j := range c.Services[i].Instances {
-			if c.Services[i].Instances[j].Weight == 0 {
-				c.Services[i].Instances[j].Weight = 1
-			}
-		}
-	}
-	for i := range c.Routes {
-		if r := c.Routes[i].Respond; r != nil {
-			if r.Status == 0 {
-				r.Status = 200
-			}
-			if r.ContentType == "" {
-				r.ContentType = "text/plain; charset=utf-8"
-			}
-		}
-	}
-}
-
-// Validate reports the first problem found, naming the field path.
-func (c *Config) Validate() error {
-	if err := validHostPort(c.Listen); err != nil {
-		return fmt.Errorf("listen: %v", err)
-	}
-	if c.Network.Address != "" {
-		if p, err := netip.ParsePrefix(c.Network.Address); err != nil || !p.Addr().Is4() {
-			return fmt.Errorf("network.address: %q is not an IPv4 address with prefix, like 10.0.0.1/24", c.Network.Address)
-		}
-	}
-	if c.Network.Gateway != "" {
-		if a, err := netip.ParseAddr(c.Network.Gateway); err != nil || !a.Is4() {
-			return fmt.Errorf("network.gateway: %q is not an IPv4 address", c.Network.Gateway)
-		}
-	}
-	if c.Network.MAC != "" {
-		if m, err := net.ParseMAC(c.Network.MAC); err != nil || len(m) != 6 {
-			return fmt.Errorf("network.mac: %q is not an Ethernet address", c.Network.MAC)
-		}
-	}
-	l := c.Limits
-	for _, v := range []struct {
-		name string
-		val  int
-	}{
-		{"max_routes", l.MaxRoutes}, {"max_services", l.MaxServices}, {"max_instances_per_service", l.MaxInstances},
-		{"max_header_bytes", l.MaxHeaderBytes}, {"max_idle_conns_per_instance", l.MaxIdleConnsPerHost},
-		{"read_header_timeout_seconds", l.ReadHeaderTimeoutSec}, {"idle_timeout_seconds", l.IdleTimeoutSec},
-	} {
-		if v.val < 0 {
-			return fmt.Errorf("limits.%s: %d is negative", v.name, v.val)
-		}
-	}
-	if len(c.Services) > l.MaxServices {
-		return fmt.Errorf("services: %d services exceed limits.max_services (%d)", len(c.Services), l.MaxServices)
-	}
-	if len(c.Routes) > l.MaxRoutes {
-		return fmt.Errorf("routes: %d routes exceed limits.max_routes (%d)", len(c.Routes), l.MaxRoutes)
-	}
-
-	services := map[string]bool{}
-	for i, s := range c.Services {
-		at := fmt.Sprintf("services[%d]", i)
-		if s.Name == "" {
-			return fmt.Errorf("%s.name: required", at)
-		}
-		if services[s.Name] {
-			return fmt.Errorf("%s.name: service %q defined twice", at, s.Name)
-		}
-		services[s.Name] = true
-		if len(s.Instances) == 0 {
-			return fmt.Errorf("%s.instances: service %q has no instances", at, s.Name)
-		}
-		if len(s.Instances) > l.MaxInstances {
-			return fmt.Errorf("%s.instances: %d instances exceed limits.max_instances_per_service (%d)", at, len(s.Instances), l.MaxInstances)
-		}
-		for j, in := range s.Instances {
-			if err := validHostPort(in.Address); err != nil || strings.HasPrefix(in.Address, ":") {
-				return fmt.Errorf("%s.instances[%d].address: %q is not host:port", at, j, in.Address)
-			}
-			if in.Weight < 0 {
-				return fmt.Errorf("%s.instances[%d].weight: %d is negative", at, j, in.Weight)
-			}
-		}
-	}
-
-	routes := map[string]bool{}
-	for i, r := range c.Routes {
-		at := fmt.Sprintf("routes[%d]", i)
-		if r.Name == "" {
-			return fmt.Errorf("%s.name: required", at)
-		}
-		if routes[r.Name] {
-			return fmt.Errorf("%s.name: route %q defined twice", at, r.Name)
-		}
-		routes[r.Name] = true
-		m := r.Match
-		switch {
-		case m.Path == "" && m.Prefix == "":
-			return fmt.Errorf("%s.match: route %q needs path or prefix", at, r.Name)
-		case m.Path != "" && m.Prefix != "":
-			return fmt.Errorf("%s.match: route %q has both path and prefix", at, r.Name)
-		case m.Path != "" && !strings.HasPrefix(m.Path, "/"):
-			return fmt.Errorf("%s.match.path: %q must start with /", at, m.Path)
-		case m.Prefix != "" && !strings.HasPrefix(m.Prefix, "/"):
-			return fmt.Errorf("%s.match.prefix: %q must start with /", at, m.Prefix)
-		}
-		for j, meth := range m.Methods {
-			if meth == "" || strings.ToUpper(meth) != meth || strings.ContainsAny(meth, " \t/") {
-				return fmt.Errorf("%s.match.methods[%d]: %q is not an upper-case method name", at, j, meth)
-			}
-		}
-		switch {
-		case r.Service == "" && r.Respond == nil:
-			return fmt.Errorf("%s: route %q needs service or respond", at, r.Name)
-		case r.Service != "" && r.Respond != nil:
-			return fmt.Errorf("%s: route %q has both service and respond", at, r.Name)
-		case r.Service != "" && !services[r.Service]:
-			return fmt.Errorf("%s.service: no service named %q", at, r.Service)
-		case r.Respond != nil && (r.Respond.Status < 100 || r.Respond.Status > 599):
-			return fmt.Errorf("%s.respond.status: %d is not an HTTP status", at, r.Respond.Status)
-		case r.StripPrefix && m.Prefix == "":
-			return fmt.Errorf("%s.strip_prefix: route %q has no prefix to strip", at, r.Name)
-		}
-	}
-	return nil
-}
-
-func validHostPort(s string) error {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return fmt.Errorf("%q is not host:port", s)
-	}
-	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-		return fmt.Errorf("port %q in %q is not 1..65535", port, s)
-	}
-	if strings.ContainsAny(host, " /") {
-		return fmt.Errorf("host %q in %q is malformed", host, s)
-	}
-	return nil
-}

@@ -157,6 +157,29 @@ func Build[T any](entries []Entry[T]) (*Table[T], error) {
 	return t, nil
 }
 
+// Walk calls fn for every route, in declared order.
+func (t *Table[T]) Walk(fn func(name string, v T)) {
+	var all []*entry[T]
+	var visit func(n *node[T])
+	visit = func(n *node[T]) {
+		all = append(all, n.ends...)
+		all = append(all, n.tails...)
+		all = append(all, n.prefix...)
+		for _, c := range n.lits {
+			visit(c)
+		}
+		if n.param != nil {
+			visit(n.param)
+		}
+	}
+	visit(t.root)
+	all = append(all, t.regexes...)
+	sort.Slice(all, func(i, j int) bool { return all[i].order < all[j].order })
+	for _, e := range all {
+		fn(e.Name, e.Value)
+	}
+}
+
 // Len returns the number of routes in the table.
 func (t *Table[T]) Len() int { return t.size }
 

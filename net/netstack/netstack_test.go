@@ -124,3 +124,23 @@ func TestRuntFramesCounted(t *testing.T) {
 		t.Fatalf("dropped = %d, want 2", n)
 	}
 }
+
+func TestLoopback(t *testing.T) {
+	a, _ := pair(t)
+	ln, err := a.Listen("127.0.0.1:9901")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "lo") }))
+	c := &http.Client{Transport: &http.Transport{DialContext: a.DialContext}, Timeout: 5 * time.Second}
+	resp, err := c.Get("http://127.0.0.1:9901/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "lo" {
+		t.Fatalf("got %q", b)
+	}
+}

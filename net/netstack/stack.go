@@ -17,6 +17,7 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -25,8 +26,12 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 )
 
-// NICID is the identifier of the single NIC the stack drives.
-const NICID tcpip.NICID = 1
+// NIC identifiers: the Ethernet NIC the stack drives, and loopback (so
+// 127.0.0.1 works inside the image as it does on any host).
+const (
+	NICID         tcpip.NICID = 1
+	LoopbackNICID tcpip.NICID = 2
+)
 
 // Config is the static IP configuration of the stack.
 type Config struct {
@@ -115,7 +120,20 @@ func New(cfg Config, dev Device) (*Stack, error) {
 	if err := s.AddProtocolAddress(NICID, addr, stack.AddressProperties{}); err != nil {
 		return nil, fmt.Errorf("netstack: add address: %v", err)
 	}
-	routes := []tcpip.Route{{Destination: addr.AddressWithPrefix.Subnet(), NIC: NICID}}
+	if err := s.CreateNIC(LoopbackNICID, loopback.New()); err != nil {
+		return nil, fmt.Errorf("netstack: create loopback: %v", err)
+	}
+	lo := tcpip.ProtocolAddress{
+		Protocol:          ipv4.ProtocolNumber,
+		AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), PrefixLen: 8},
+	}
+	if err := s.AddProtocolAddress(LoopbackNICID, lo, stack.AddressProperties{}); err != nil {
+		return nil, fmt.Errorf("netstack: loopback address: %v", err)
+	}
+	routes := []tcpip.Route{
+		{Destination: lo.AddressWithPrefix.Subnet(), NIC: LoopbackNICID},
+		{Destination: addr.AddressWithPrefix.Subnet(), NIC: NICID},
+	}
 	if cfg.Gateway.IsValid() {
 		routes = append(routes, tcpip.Route{
 			Destination: header.IPv4EmptySubnet,

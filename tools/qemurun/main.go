@@ -38,7 +38,7 @@ func run(target, image, cfgPath string, port int, accel string) error {
 	if err != nil {
 		return err
 	}
-	_, guestPort, err := net.SplitHostPort(cfg.Listen)
+	_, guestPort, err := net.SplitHostPort(cfg.Listeners[0].Address)
 	if err != nil {
 		return err
 	}

@@ -13,15 +13,18 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/raygate/raygate/gateway"
+	"github.com/raygate/raygate/gateway/admin"
 	"github.com/raygate/raygate/gateway/config"
 	"github.com/raygate/raygate/shell"
 	"github.com/raygate/raygate/tools/demo"
@@ -63,7 +66,7 @@ func run(configPath, listen string, demoMode, noShell bool) error {
 		return err
 	}
 	if listen != "" {
-		cfg.Listen = listen
+		cfg.Listeners[0].Address = listen
 	}
 
 	var opts gateway.Options
@@ -77,14 +80,26 @@ func run(configPath, listen string, demoMode, noShell bool) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
+	errs := make(chan error, len(cfg.Listeners)+1)
+	var addrs []string
+	for _, l := range cfg.Listeners {
+		ln, err := net.Listen("tcp", l.Address)
+		if err != nil {
+			return fmt.Errorf("listener %s: %v", l.Name, err)
+		}
+		addrs = append(addrs, ln.Addr().String())
+		go func() { errs <- g.Serve(ln, l) }()
 	}
-	srv := g.Server()
-	go srv.Serve(ln)
+	if a := cfg.Admin; a.Address != "" {
+		ln, err := net.Listen("tcp", a.Address)
+		if err != nil {
+			return fmt.Errorf("admin: %v", err)
+		}
+		go func() { errs <- http.Serve(ln, admin.Handler(g, a.Token)) }()
+		fmt.Printf("admin API on http://%s/admin/\n", ln.Addr())
+	}
 	fmt.Printf("raygate %s (%s) hosted, listening on %s, %d routes, %d services, ready in %d ms\n",
-		Version, runtime.Version(), ln.Addr(), len(cfg.Routes), len(cfg.Services), time.Since(start).Milliseconds())
+		Version, runtime.Version(), strings.Join(addrs, ", "), len(cfg.Routes), len(cfg.Services), time.Since(start).Milliseconds())
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -92,6 +107,7 @@ func run(configPath, listen string, demoMode, noShell bool) error {
 	if !noShell {
 		reg := shell.NewRegistry()
 		reg.RegisterSystem(shell.System{Version: Version, Target: "hosted", Start: start})
+		g.RegisterCommands(reg)
 		done := make(chan error, 1)
 		go func() { done <- serveShell(reg) }()
 		select {
@@ -100,15 +116,23 @@ func run(configPath, listen string, demoMode, noShell bool) error {
 				return err
 			}
 			// stdin closed (a pipe, or </dev/null): keep serving until signalled
-			<-sigs
+			select {
+			case <-sigs:
+			case err := <-errs:
+				return err
+			}
 		case <-sigs:
+		case err := <-errs:
+			return err
 		}
 	} else {
-		<-sigs
+		select {
+		case <-sigs:
+		case err := <-errs:
+			return err
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(ctx)
+	return nil
 }
 
 func serveShell(reg *shell.Registry) error {

@@ -1,0 +1,154 @@
+// Package admin is the gateway's admin HTTP API, served on its own listener
+// (loopback, or any address with a bearer token). It reads and changes
+// routes and services through the gateway's operations layer, the same one
+// the console uses, and reads health and status.
+//
+//	GET    /admin/status              totals
+//	GET    /admin/routes              routes, in declared order
+//	POST   /admin/routes              add a route (JSON or YAML body)
+//	DELETE /admin/routes/{name}       remove a route
+//	GET    /admin/services            services with their instances
+//	POST   /admin/services            add or replace a service
+//	DELETE /admin/services/{name}     remove a service
+//	GET    /admin/health              per-instance health
+//	GET    /admin/config              the running configuration (YAML, secrets redacted)
+package admin
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/raygate/raygate/gateway"
+	"github.com/raygate/raygate/gateway/config"
+	"github.com/raygate/raygate/gateway/problem"
+)
+
+// maxBody bounds a request body to the admin API.
+const maxBody = 1 << 20
+
+// Handler returns the admin API for g. With a non-empty token every request
+// must carry "Authorization: Bearer <token>".
+func Handler(g *gateway.Gateway, token string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/status", func(w http.ResponseWriter, r *http.Request) {
+		st := g.Stats()
+		writeJSON(w, http.StatusOK, map[string]any{
+			"uptime_seconds": st.Uptime.Seconds(), "requests": st.Requests, "errors": st.Errors,
+			"in_flight": st.InFlight, "routes": st.Routes, "services": st.Services, "config_version": st.Version,
+		})
+	})
+	mux.HandleFunc("GET /admin/routes", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, g.Routes())
+	})
+	mux.HandleFunc("POST /admin/routes", func(w http.ResponseWriter, r *http.Request) {
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		rt, err := config.ParseRoute(body)
+		if err == nil {
+			err = g.AddRoute(rt)
+		}
+		result(w, r, err, http.StatusCreated)
+	})
+	mux.HandleFunc("DELETE /admin/routes/{name}", func(w http.ResponseWriter, r *http.Request) {
+		result(w, r, g.RemoveRoute(r.PathValue("name")), http.StatusOK)
+	})
+	mux.HandleFunc("GET /admin/services", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, g.Services())
+	})
+	mux.HandleFunc("POST /admin/services", func(w http.ResponseWriter, r *http.Request) {
+		body, ok := readBody(w, r)
+		if !ok {
+			return
+		}
+		s, err := config.ParseService(body)
+		if err == nil {
+			err = g.AddService(s)
+		}
+		result(w, r, err, http.StatusCreated)
+	})
+	mux.HandleFunc("DELETE /admin/services/{name}", func(w http.ResponseWriter, r *http.Request) {
+		result(w, r, g.RemoveService(r.PathValue("name")), http.StatusOK)
+	})
+	mux.HandleFunc("GET /admin/health", func(w http.ResponseWriter, r *http.Request) {
+		type inst struct {
+			Service string `json:"service"`
+			gateway.InstanceInfo
+		}
+		var out []inst
+		for _, s := range g.Services() {
+			for _, in := range s.Instances {
+				out = append(out, inst{s.Name, in})
+			}
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("GET /admin/config", func(w http.ResponseWriter, r *http.Request) {
+		data, err := g.Config().Marshal()
+		if err != nil {
+			problem.Write(w, r, http.StatusInternalServerError, "internal", err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(data)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, r, http.StatusNotFound, "no-route", "no admin endpoint "+r.Method+" "+r.URL.Path)
+	})
+	if token == "" {
+		return mux
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="raygate-admin"`)
+			problem.Write(w, r, http.StatusUnauthorized, "unauthorized", "the admin API needs a valid bearer token")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			problem.Write(w, r, http.StatusRequestEntityTooLarge, "body-too-large", "definition exceeds 1 MiB")
+		} else {
+			problem.Write(w, r, http.StatusBadRequest, "bad-request", "could not read the body")
+		}
+		return "", false
+	}
+	return string(data), true
+}
+
+// result answers an operation: conflicts (exists, in use) are 409, a
+// missing name 404, anything else the caller got wrong 400.
+func result(w http.ResponseWriter, r *http.Request, err error, okStatus int) {
+	if err == nil {
+		writeJSON(w, okStatus, map[string]string{"status": "ok"})
+		return
+	}
+	switch msg := err.Error(); {
+	case errors.Is(err, gateway.ErrNotFound):
+		problem.Write(w, r, http.StatusNotFound, "not-found", msg)
+	case errors.Is(err, gateway.ErrConflict):
+		problem.Write(w, r, http.StatusConflict, "conflict", msg)
+	default:
+		problem.Write(w, r, http.StatusBadRequest, "invalid", msg)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
