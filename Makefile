@@ -32,6 +32,11 @@ endif
 IMAGE   := $(OUT)/raygate-$(TARGET).elf
 LDFLAGS := -T $(TEXT_START) -R 0x1000 -X main.Version=$(VERSION)
 
+# Fuzz targets, as package:Function. `make fuzz` runs each for FUZZTIME;
+# `make test` runs each for a few seconds.
+FUZZ_TARGETS := ./gateway/config:FuzzParse ./gateway/route:FuzzNormalize ./gateway/route:FuzzLookup
+FUZZTIME     ?= 2m
+
 .PHONY: all image qemu run test test-hosted test-image fuzz clean check-compiler FORCE
 
 all: image
@@ -90,6 +95,14 @@ test: test-hosted
 test-hosted:
 	go vet ./...
 	go test -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz: $$fn in $$pkg for $(FUZZTIME)"; \
+	  go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; \
+	done
 
 test-image:
 	go test -count=1 -tags imagetest -timeout 20m -v ./tools/imagetest/
