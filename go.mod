@@ -3,6 +3,7 @@ module github.com/raygate/raygate
 go 1.26.0
 
 require (
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/usbarmory/tamago v1.26.0
 	golang.org/x/net v0.63.0
 	golang.org/x/term v0.48.0
@@ -12,7 +13,6 @@ require (
 
 require (
 	github.com/google/btree v1.1.2 // indirect
-	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/time v0.7.0 // indirect

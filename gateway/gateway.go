@@ -320,6 +320,11 @@ func (g *Gateway) fail(w http.ResponseWriter, ex *Exchange, err error) {
 	for k, vs := range ge.Header {
 		w.Header()[k] = vs
 	}
+	if ge.Status == http.StatusRequestEntityTooLarge {
+		// The client may still be sending (or may never send) the body:
+		// close rather than read it to keep the connection alive.
+		w.Header().Set("Connection", "close")
+	}
 	problem.Write(w, ex.Request, ge.Status, ge.Kind, ge.Detail)
 }
 
