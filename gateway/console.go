@@ -30,6 +30,8 @@ func (g *Gateway) RegisterCommands(r *shell.Registry) {
 		Summary: "routes, services, health and configuration of the gateway",
 		Usage:   gatewayUsage,
 		Run:     g.command,
+		// "route add <YAML>": the definition keeps its own quoting
+		RawAfter: 2,
 	})
 }
 
@@ -99,7 +101,7 @@ func (g *Gateway) command(out io.Writer, args []string) error {
 		if len(args) < 3 || (args[1] != "add" && args[1] != "remove") {
 			return shell.Usagef("%s add <definition> or %s remove <name>", args[0], args[0])
 		}
-		rest := strings.Join(args[2:], " ")
+		rest := args[2]
 		var err error
 		switch {
 		case args[0] == "route" && args[1] == "add":

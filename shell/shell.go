@@ -30,6 +30,10 @@ type Command struct {
 	// Run executes the command. args excludes the command name. An error
 	// wrapping ErrUsage prints the command's usage after the message.
 	Run func(out io.Writer, args []string) error
+	// RawAfter, when positive, passes whatever follows the first RawAfter
+	// arguments verbatim as one last argument (quotes and all), for
+	// commands that take a definition in another syntax, such as YAML.
+	RawAfter int
 }
 
 // ErrUsage marks an error caused by bad arguments.
@@ -143,6 +147,10 @@ func (r *Registry) Exec(out io.Writer, line string) (err error) {
 			fmt.Fprintf(out, "error: %v\n%s", err, debug.Stack())
 		}
 	}()
+	if c.RawAfter > 0 && len(args) > 1+c.RawAfter {
+		words, rest, _ := splitN(line, 1+c.RawAfter)
+		args = append(words, rest)
+	}
 	if err = c.Run(out, args[1:]); err != nil {
 		fmt.Fprintf(out, "error: %v\n", err)
 		if errors.Is(err, ErrUsage) && c.Usage != "" {
@@ -157,6 +165,40 @@ func (r *Registry) Exec(out io.Writer, line string) (err error) {
 
 // MaxLine bounds one command line; longer input is refused, not buffered.
 const MaxLine = 4096
+
+// splitN returns the first n words of line and the rest of the line after
+// them, verbatim but for surrounding blanks.
+func splitN(line string, n int) (words []string, rest string, err error) {
+	i := 0
+	for len(words) < n {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		start := i
+		var quote byte
+		for i < len(line) {
+			c := line[i]
+			if quote != 0 {
+				if c == quote {
+					quote = 0
+				}
+			} else if c == '\'' || c == '"' {
+				quote = c
+			} else if c == '\\' {
+				i++
+			} else if c == ' ' || c == '\t' {
+				break
+			}
+			i++
+		}
+		w, err := Split(line[start:min(i, len(line))])
+		if err != nil {
+			return nil, "", err
+		}
+		words = append(words, w...)
+	}
+	return words, strings.TrimSpace(line[min(i, len(line)):]), nil
+}
 
 // Split breaks a command line into words. Words are separated by blanks;
 // single or double quotes group blanks into one word; a backslash escapes the

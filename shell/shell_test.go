@@ -159,3 +159,22 @@ func TestServeLineEditing(t *testing.T) {
 		t.Fatalf("want the edited line run twice (history), got %d:\n%q", n, out.String())
 	}
 }
+
+func TestRawAfter(t *testing.T) {
+	r := NewRegistry()
+	var got []string
+	r.Register(&Command{Name: "def", RawAfter: 2, Run: func(_ io.Writer, args []string) error { got = args; return nil }})
+	r.Exec(io.Discard, `def route add {name: x, match: {template: '/a/{id}'}, note: "two  spaces"}`)
+	want := []string{"route", "add", `{name: x, match: {template: '/a/{id}'}, note: "two  spaces"}`}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q", got)
+	}
+	r.Exec(io.Discard, `def 'quoted word' remove  name`)
+	if !reflect.DeepEqual(got, []string{"quoted word", "remove", "name"}) {
+		t.Fatalf("got %q", got)
+	}
+	r.Exec(io.Discard, "def status")
+	if !reflect.DeepEqual(got, []string{"status"}) {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -146,7 +146,8 @@ func testImage(t *testing.T, target string) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`network: {address: 10.0.0.1/24, gateway: 10.0.0.2}
-listen: ":80"
+listeners: [{address: ":80"}]
+admin: {address: "127.0.0.1:9901"}
 routes:
   - name: health
     match: {path: /healthz}
@@ -210,6 +211,13 @@ services:
 	if out := g.run("mem sideways"); !strings.Contains(out, "usage:") {
 		t.Errorf("bad argument:\n%s", out)
 	}
+	if out := g.run("gateway routes"); !strings.Contains(out, "api") || !strings.Contains(out, "prefix") {
+		t.Errorf("gateway routes:\n%s", out)
+	}
+	// a route added on the console serves at once
+	if out := g.run("gateway route add {name: added, match: {template: '/added/{id}'}, service: host, rewrite: '/echo-{id}'}"); !strings.Contains(out, "ok: config version 1") {
+		t.Errorf("route add:\n%s", out)
+	}
 
 	// a route proxied to the host backend
 	resp, err := client.Get(g.url("/api/hello?x=1"))
@@ -224,6 +232,19 @@ services:
 	}
 	if echo.Headers["X-Forwarded-For"] == "" || echo.Headers["X-Request-Id"] == "" {
 		t.Errorf("forwarding headers missing: %v", echo.Headers)
+	}
+
+	resp, err = client.Get(g.url("/added/7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&echo)
+	resp.Body.Close()
+	if err != nil || echo.Path != "/echo-7" {
+		t.Errorf("route added on the console: %+v %v", echo, err)
+	}
+	if out := g.run("gateway health"); !strings.Contains(out, "healthy") {
+		t.Errorf("gateway health:\n%s", out)
 	}
 
 	// 1 MiB down through the gateway
