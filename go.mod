@@ -12,10 +12,13 @@ require (
 )
 
 require (
+	github.com/MicahParks/jwkset v0.11.5 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/btree v1.1.2 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
-	golang.org/x/time v0.7.0 // indirect
+	golang.org/x/time v0.9.0 // indirect
 )
 
 tool github.com/usbarmory/tamago/cmd/tamago

@@ -55,6 +55,7 @@ type Gateway struct {
 	started time.Time
 	opsMu   sync.Mutex // serialises changes; never taken by requests
 
+	compilers  []RouteCompiler
 	reqStages  []RequestStage
 	respStages []ResponseStage
 	observers  []Observer
@@ -79,6 +80,7 @@ type liveRoute struct {
 	cfg      config.Route
 	svc      *liveService
 	prefix   string // for strip_prefix, normalised without trailing slash
+	data     []any  // per RouteCompiler, in g.compilers order
 	requests atomic.Uint64
 	errors   atomic.Uint64
 }
@@ -100,6 +102,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		}
 		if st, is := s.(Observer); is {
 			g.observers, ok = append(g.observers, st), true
+		}
+		if st, is := s.(RouteCompiler); is {
+			g.compilers, ok = append(g.compilers, st), true
 		}
 		if !ok {
 			return nil, fmt.Errorf("gateway: stage %T implements no stage interface", s)
@@ -166,6 +171,13 @@ func (g *Gateway) compile(cfg *config.Config, old *snapshot) (*snapshot, error) 
 	entries := make([]route.Entry[*liveRoute], 0, len(cfg.Routes))
 	for _, rc := range cfg.Routes {
 		lr := &liveRoute{cfg: rc, svc: s.services[rc.Service]}
+		for _, c := range g.compilers {
+			d, err := c.CompileRoute(&lr.cfg)
+			if err != nil {
+				return nil, fmt.Errorf("route %q: %w", rc.Name, err)
+			}
+			lr.data = append(lr.data, d)
+		}
 		if rc.StripPrefix {
 			lr.prefix = strings.TrimRight(rc.Match.Prefix, "/")
 		}
@@ -208,7 +220,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.inflight.Add(1)
 	defer g.inflight.Add(-1)
 
-	ex := &Exchange{Request: r, Start: time.Now(), ID: requestID(r.Header.Get("X-Request-Id"))}
+	ex := &Exchange{Request: r, Start: time.Now(), ID: requestID(r.Header.Get("X-Request-Id")), g: g}
 	r.Header.Set("X-Request-Id", ex.ID)
 	w.Header().Set("X-Request-Id", ex.ID)
 	rw := &responseWriter{ResponseWriter: w}

@@ -3,9 +3,11 @@ package gateway
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"time"
 
+	"github.com/raygate/raygate/gateway/config"
 	"github.com/raygate/raygate/gateway/route"
 )
 
@@ -46,6 +48,14 @@ type ResponseStage interface {
 	// OnResponse may change resp (headers, status, body); an error ends the
 	// exchange with a problem (an *Error carries its status, else 502).
 	OnResponse(ex *Exchange, resp *http.Response) error
+}
+
+// RouteCompiler is implemented by stages that prepare per-route state when
+// a snapshot is built: a policy is parsed once, and a bad one rejects the
+// configuration change before it goes live. The result is read back with
+// Exchange.RouteData.
+type RouteCompiler interface {
+	CompileRoute(r *config.Route) (any, error)
 }
 
 // Observer sees each exchange once it is finished. It must be fast and must
@@ -115,6 +125,29 @@ type Exchange struct {
 
 	rt  *liveRoute
 	svc *liveService
+	g   *Gateway
+}
+
+// RouteData returns what st's CompileRoute made of the matched route.
+func (ex *Exchange) RouteData(st RouteCompiler) any {
+	if ex.rt == nil {
+		return nil
+	}
+	for i, c := range ex.g.compilers {
+		if c == st {
+			return ex.rt.data[i]
+		}
+	}
+	return nil
+}
+
+// RemoteIP returns the client's address without port.
+func (ex *Exchange) RemoteIP() string {
+	host, _, err := net.SplitHostPort(ex.Request.RemoteAddr)
+	if err != nil {
+		return ex.Request.RemoteAddr
+	}
+	return host
 }
 
 // Timing is the time one step took.

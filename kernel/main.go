@@ -16,9 +16,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/raygate/raygate/gateway"
-	"github.com/raygate/raygate/gateway/admin"
 	"github.com/raygate/raygate/gateway/config"
+	"github.com/raygate/raygate/gateway/system"
 	"github.com/raygate/raygate/net/netstack"
 	"github.com/raygate/raygate/shell"
 )
@@ -132,10 +131,11 @@ func bringUp(boot *timeline, sys *shell.System, reg *shell.Registry) error {
 	}
 	boot.mark(fmt.Sprintf("netstack up: %s on %s", cfg.Network.Address, dev.Name()))
 
-	g, err := gateway.New(cfg, gateway.Options{})
+	gw, err := system.New(cfg, system.Options{})
 	if err != nil {
 		return err
 	}
+	g := gw.Gateway
 	for _, l := range cfg.Listeners {
 		ln, err := net.Listen("tcp", l.Address)
 		if err != nil {
@@ -151,9 +151,9 @@ func bringUp(boot *timeline, sys *shell.System, reg *shell.Registry) error {
 		if err != nil {
 			return fmt.Errorf("admin %s: %v", a.Address, err)
 		}
-		go http.Serve(ln, admin.Handler(g, a.Token))
+		go http.Serve(ln, gw.AdminHandler())
 	}
-	g.RegisterCommands(reg)
+	gw.RegisterCommands(reg)
 	boot.mark(fmt.Sprintf("gateway accepting on %d listener(s) (%d routes, %d services)", len(cfg.Listeners), len(cfg.Routes), len(cfg.Services)))
 	return nil
 }

@@ -29,10 +29,16 @@ import (
 // maxBody bounds a request body to the admin API.
 const maxBody = 1 << 20
 
-// Handler returns the admin API for g. With a non-empty token every request
-// must carry "Authorization: Bearer <token>".
-func Handler(g *gateway.Gateway, token string) http.Handler {
+// Mount adds a subsystem's endpoints (under /admin/<subsystem>/) to the API.
+type Mount func(mux *http.ServeMux)
+
+// Handler returns the admin API for g and the subsystems' mounts. With a
+// non-empty token every request must carry "Authorization: Bearer <token>".
+func Handler(g *gateway.Gateway, token string, mounts ...Mount) http.Handler {
 	mux := http.NewServeMux()
+	for _, m := range mounts {
+		m(mux)
+	}
 	mux.HandleFunc("GET /admin/status", func(w http.ResponseWriter, r *http.Request) {
 		st := g.Stats()
 		writeJSON(w, http.StatusOK, map[string]any{

@@ -15,6 +15,8 @@ type Config struct {
 	Admin Admin `yaml:"admin,omitempty" json:"admin"`
 	// Proxy holds forwarding behaviour common to every route.
 	Proxy Proxy `yaml:"proxy,omitempty" json:"proxy"`
+	// Auth configures credentials and identities; routes opt in.
+	Auth Auth `yaml:"auth,omitempty" json:"auth"`
 	// Routes say which requests go where. See the route package for the
 	// precedence between them.
 	Routes []Route `yaml:"routes" json:"routes"`
@@ -93,6 +95,8 @@ type Route struct {
 	Rewrite string `yaml:"rewrite,omitempty" json:"rewrite"`
 	// Respond answers without a backend (exclusive with Service).
 	Respond *Respond `yaml:"respond,omitempty" json:"respond"`
+	// Auth, when set, requires callers to authenticate and be allowed.
+	Auth *RouteAuth `yaml:"auth,omitempty" json:"auth"`
 }
 
 // Match selects requests. Exactly one of Path, Prefix, Template or Regex.

@@ -23,12 +23,19 @@ const schemaPath = "../../configs/raygate.schema.json"
 // fieldDocs reads the doc comment of every struct field in config.go,
 // keyed "Type.Field", so the schema's descriptions are the types' own docs.
 func fieldDocs(t *testing.T) map[string]string {
+	docs := map[string]string{}
+	for _, file := range []string{"config.go", "auth.go"} {
+		fieldDocsOf(t, file, docs)
+	}
+	return docs
+}
+
+func fieldDocsOf(t *testing.T, file string, docs map[string]string) {
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "config.go", nil, parser.ParseComments)
+	f, err := parser.ParseFile(fset, file, nil, parser.ParseComments)
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := map[string]string{}
 	ast.Inspect(f, func(n ast.Node) bool {
 		ts, ok := n.(*ast.TypeSpec)
 		if !ok {
@@ -48,7 +55,6 @@ func fieldDocs(t *testing.T) map[string]string {
 		}
 		return true
 	})
-	return docs
 }
 
 var durationType = reflect.TypeOf(Duration(0))

@@ -59,6 +59,7 @@ func (c *Config) SetDefaults() {
 			r.setDefaults()
 		}
 	}
+	c.Auth.setDefaults()
 }
 
 func (r *Respond) setDefaults() {
@@ -142,7 +143,10 @@ func (c *Config) Validate() error {
 	if err := c.validateServices(); err != nil {
 		return err
 	}
-	return c.validateRoutes()
+	if err := c.validateRoutes(); err != nil {
+		return err
+	}
+	return c.validateAuth()
 }
 
 func (c *Config) validateNetwork() error {

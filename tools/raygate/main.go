@@ -24,8 +24,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/raygate/raygate/gateway"
-	"github.com/raygate/raygate/gateway/admin"
 	"github.com/raygate/raygate/gateway/config"
+	"github.com/raygate/raygate/gateway/system"
 	"github.com/raygate/raygate/shell"
 	"github.com/raygate/raygate/tools/demo"
 )
@@ -69,17 +69,19 @@ func run(configPath, listen string, demoMode, noShell bool) error {
 		cfg.Listeners[0].Address = listen
 	}
 
-	var opts gateway.Options
+	var opts system.Options
 	if demoMode {
 		opts.Dial = aliasDialer(hostAlias, "127.0.0.1")
 		if err := startDemoBackends(cfg); err != nil {
 			return err
 		}
 	}
-	g, err := gateway.New(cfg, opts)
+	sys, err := system.New(cfg, opts)
 	if err != nil {
 		return err
 	}
+	defer sys.Close()
+	g := sys.Gateway
 	errs := make(chan error, len(cfg.Listeners)+1)
 	var addrs []string
 	for _, l := range cfg.Listeners {
@@ -95,7 +97,7 @@ func run(configPath, listen string, demoMode, noShell bool) error {
 		if err != nil {
 			return fmt.Errorf("admin: %v", err)
 		}
-		go func() { errs <- http.Serve(ln, admin.Handler(g, a.Token)) }()
+		go func() { errs <- http.Serve(ln, sys.AdminHandler()) }()
 		fmt.Printf("admin API on http://%s/admin/\n", ln.Addr())
 	}
 	fmt.Printf("raygate %s (%s) hosted, listening on %s, %d routes, %d services, ready in %d ms\n",
@@ -107,7 +109,7 @@ func run(configPath, listen string, demoMode, noShell bool) error {
 	if !noShell {
 		reg := shell.NewRegistry()
 		reg.RegisterSystem(shell.System{Version: Version, Target: "hosted", Start: start})
-		g.RegisterCommands(reg)
+		sys.RegisterCommands(reg)
 		done := make(chan error, 1)
 		go func() { done <- serveShell(reg) }()
 		select {
