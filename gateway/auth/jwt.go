@@ -287,18 +287,25 @@ func (v *jwtVerifier) lookup(kid string) (*jwtKey, error) {
 	if v.cfg.JWKS == nil {
 		return nil, errors.New("token names an unknown key")
 	}
+	// An unknown kid, or a known one in a set gone stale, is worth one
+	// (rate-limited) refresh before the token is refused.
+	var stale error
 	for attempt := 0; attempt < 2; attempt++ {
 		if ks := v.remote.Load(); ks != nil {
 			if k := ks.keys[kid]; k != nil {
-				if age := v.now().Sub(ks.fetched); age > v.cfg.JWKS.MaxStale.D() {
-					return nil, fmt.Errorf("the key set is stale (last fetched %s ago)", age.Round(time.Second))
+				age := v.now().Sub(ks.fetched)
+				if age <= v.cfg.JWKS.MaxStale.D() {
+					return k, nil
 				}
-				return k, nil
+				stale = fmt.Errorf("the key set is stale (last fetched %s ago)", age.Round(time.Second))
 			}
 		}
 		if attempt == 0 && !v.refresh(v.cfg.JWKS.MinInterval.D()) {
 			break
 		}
+	}
+	if stale != nil {
+		return nil, stale
 	}
 	return nil, errors.New("token names an unknown key")
 }
