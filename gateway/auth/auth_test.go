@@ -136,6 +136,7 @@ func jwtAuthYAML(k keys) string {
       - {id: es3, alg: ES384, pem: ` + q(pubPEM(&k.ec384.PublicKey)) + `}
       - {id: ed, alg: EdDSA, pem: ` + q(pubPEM(k.ed.Public())) + `}
       - {id: hs, alg: HS256, secret: ` + q(string(k.secret)) + `}
+      - {id: jwk, alg: RS256, jwk: ` + q(jwkJSON(&k.rsa.PublicKey)) + `}
   lockout: {max_failures: 1000}
 `
 }
@@ -171,6 +172,7 @@ func TestJWTAcceptsEveryAlgorithm(t *testing.T) {
 	}{
 		{"rs", "RS256", rs256(k.rsa)}, {"ps", "PS256", ps256(k.rsa)}, {"es", "ES256", es256(k.ec256)},
 		{"es3", "ES384", es384(k.ec384)}, {"ed", "EdDSA", eddsa(k.ed)}, {"hs", "HS256", hs256(k.secret)},
+		{"jwk", "RS256", rs256(k.rsa)},
 	} {
 		tok := mint(map[string]any{"alg": c.alg, "kid": c.kid, "typ": "JWT"}, claims(now, nil), c.sign)
 		r := f.do(t, "GET", "/api/x", "Authorization", "Bearer "+tok)
@@ -644,4 +646,9 @@ func TestApiauthCommand(t *testing.T) {
 	if r := f.do(t, "GET", "/k/x", "Authorization", "Bearer "+tok); r.status != 401 {
 		t.Errorf("token revoked on the console still works: %d", r.status)
 	}
+}
+
+func jwkJSON(k *rsa.PublicKey) string {
+	b, _ := json.Marshal(rsaJWK("jwk", k))
+	return string(b)
 }

@@ -148,6 +148,9 @@ func testImage(t *testing.T, target string) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`network: {address: 10.0.0.1/24, gateway: 10.0.0.2}
 listeners: [{address: ":80"}]
 admin: {address: "127.0.0.1:9901"}
+auth:
+  api_keys: {keys: [{id: img, hash: "sha256:6d86fcd72a1939b112b50d1ba3df29ed30cccb305dd4606641dfea714f4eab07", role: User}]}
+  tokens: {}
 routes:
   - name: health
     match: {path: /healthz}
@@ -156,6 +159,11 @@ routes:
     match: {prefix: /api/}
     service: host
     strip_prefix: true
+  - name: secure
+    match: {prefix: /secure/}
+    service: host
+    strip_prefix: true
+    auth: {methods: [api_key, token]}
 services:
   - name: host
     instances: [{address: "10.0.0.2:%d"}]
@@ -245,6 +253,48 @@ services:
 	}
 	if out := g.run("gateway health"); !strings.Contains(out, "healthy") {
 		t.Errorf("gateway health:\n%s", out)
+	}
+
+	// a protected route: refused without credentials, served with the API
+	// key or with a token issued on the console, refused once revoked
+	resp, err = client.Get(g.url("/secure/x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Errorf("protected route without credentials: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	secure := func(header, value string) (int, demo.Echo) {
+		req, _ := http.NewRequest("GET", g.url("/secure/x"), nil)
+		req.Header.Set(header, value)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e demo.Echo
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		return resp.StatusCode, e
+	}
+	if code, e := secure("X-API-Key", "rgk_image-test-key-0123456789"); code != 200 || e.Headers["X-Auth-Key-Id"] != "img" || e.Headers["X-Api-Key"] != "" {
+		t.Errorf("API key: %d %v", code, e.Headers)
+	}
+	out := g.run("apiauth issue imagetest User 10m")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	token := strings.TrimSpace(lines[len(lines)-1])
+	var tokenID string
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) > 2 && f[0] == "token" && f[2] == "for" {
+			tokenID = f[1]
+		}
+	}
+	if code, e := secure("Authorization", "Bearer "+token); code != 200 || e.Headers["X-Auth-Subject"] != "imagetest" {
+		t.Errorf("issued token: %d %v (console: %q)", code, e.Headers, out)
+	}
+	g.run("apiauth revoke " + tokenID)
+	if code, _ := secure("Authorization", "Bearer "+token); code != 401 {
+		t.Errorf("revoked token: %d", code)
 	}
 
 	// 1 MiB down through the gateway
