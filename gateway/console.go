@@ -33,6 +33,7 @@ func (g *Gateway) RegisterCommands(r *shell.Registry) {
 		// "route add <YAML>": the definition keeps its own quoting
 		RawAfter: 2,
 	})
+	g.registerBalance(r)
 }
 
 func (g *Gateway) command(out io.Writer, args []string) error {
@@ -94,7 +95,7 @@ func (g *Gateway) command(out io.Writer, args []string) error {
 		fmt.Fprintln(tw, "SERVICE\tINSTANCE\tWEIGHT\tHEALTH\tIN FLIGHT\tREQUESTS\tERRORS")
 		for _, s := range g.Services() {
 			for _, in := range s.Instances {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\n", s.Name, in.Address, in.Weight, in.Health, in.InFlight, in.Requests, in.Errors)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\n", s.Name, in.Address, in.Weight, in.State, in.InFlight, in.Requests, in.Errors)
 			}
 		}
 	case "route", "service":

@@ -623,9 +623,9 @@ func TestPassiveHealthAndFailover(t *testing.T) {
 		resp.Body.Close()
 		codes[resp.StatusCode]++
 	}
-	// the dead instance fails until it is marked unhealthy, then traffic
-	// goes to the good one only
-	if codes[502] > 3 || codes[200] < 17 {
+	// the dead instance fails until outlier detection ejects it (5
+	// consecutive failures by default), then traffic goes to the good one
+	if codes[502] > 5 || codes[200] < 15 {
 		t.Fatalf("status counts %v", codes)
 	}
 	for _, si := range s.g.Services() {
@@ -634,8 +634,8 @@ func TestPassiveHealthAndFailover(t *testing.T) {
 			if in.Address == dead {
 				want = "unhealthy"
 			}
-			if in.Health != want {
-				t.Errorf("%s: %s, want %s", in.Address, in.Health, want)
+			if in.State != want && !(want == "unhealthy" && in.State == "ejected") {
+				t.Errorf("%s: %s, want %s", in.Address, in.State, want)
 			}
 		}
 		if si.Health != "degraded" {

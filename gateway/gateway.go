@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/raygate/raygate/gateway/balance"
 	"github.com/raygate/raygate/gateway/config"
 	"github.com/raygate/raygate/gateway/problem"
 	"github.com/raygate/raygate/gateway/route"
@@ -61,6 +62,7 @@ type Gateway struct {
 	observers  []Observer
 	proxy      *httputil.ReverseProxy
 	transport  *http.Transport
+	dial       DialFunc
 
 	requests atomic.Uint64
 	errors   atomic.Uint64
@@ -143,7 +145,33 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.snap.Store(s)
+	g.startPools(s, nil)
 	return g, nil
+}
+
+// startPools starts the background work (health checks, discovery) of the
+// pools new in s, and stops that of old's pools s no longer uses.
+func (g *Gateway) startPools(s, old *snapshot) {
+	for name, svc := range s.services {
+		if old == nil || old.services[name] == nil || old.services[name].pool != svc.pool {
+			svc.pool.Start(balance.DialFunc(g.dial), s.cfg.Network.Resolver, s.cfg.Limits.MaxInstances)
+		}
+	}
+	if old == nil {
+		return
+	}
+	for name, svc := range old.services {
+		if n := s.services[name]; n == nil || n.pool != svc.pool {
+			svc.pool.Stop()
+		}
+	}
+}
+
+// Close stops the pools' background work.
+func (g *Gateway) Close() {
+	for _, svc := range g.snap.Load().services {
+		svc.pool.Stop()
+	}
 }
 
 // Config returns the configuration in force. It must not be modified.
@@ -470,6 +498,9 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	var ne net.Error
 	switch {
 	case errors.As(err, &ge):
+	case errors.Is(err, balance.ErrNoHealthy):
+		ge = &Error{Status: http.StatusServiceUnavailable, Kind: "no-healthy-instance",
+			Detail: fmt.Sprintf("service %s has no healthy instance", ex.Service), Header: http.Header{"Retry-After": {"5"}}, Err: err}
 	case errors.As(err, &mb):
 		ge = &Error{Status: http.StatusRequestEntityTooLarge, Kind: "body-too-large",
 			Detail: fmt.Sprintf("request body exceeds %d bytes", mb.Limit), Err: err}

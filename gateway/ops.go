@@ -3,6 +3,8 @@ package gateway
 import (
 	"errors"
 	"fmt"
+
+	"github.com/raygate/raygate/gateway/balance"
 	"sort"
 	"strings"
 
@@ -130,6 +132,7 @@ func (g *Gateway) change(edit func(*config.Config) error) error {
 		return err
 	}
 	g.snap.Store(s)
+	g.startPools(s, old)
 	return nil
 }
 
@@ -146,24 +149,15 @@ type RouteInfo struct {
 	Errors   uint64   `json:"errors"`
 }
 
-// InstanceInfo describes an instance.
-type InstanceInfo struct {
-	Address  string `json:"address"`
-	Weight   int    `json:"weight"`
-	Health   string `json:"health"`
-	InFlight int64  `json:"in_flight"`
-	Requests uint64 `json:"requests"`
-	Errors   uint64 `json:"errors"`
-}
-
 // ServiceInfo describes a service.
 type ServiceInfo struct {
-	Name      string         `json:"name"`
-	Health    string         `json:"health"`
-	Instances []InstanceInfo `json:"instances"`
-	Requests  uint64         `json:"requests"`
-	Errors    uint64         `json:"errors"`
-	Routes    []string       `json:"routes"`
+	Name      string                 `json:"name"`
+	Strategy  string                 `json:"strategy"`
+	Health    string                 `json:"health"`
+	Instances []balance.InstanceInfo `json:"instances"`
+	Requests  uint64                 `json:"requests"`
+	Errors    uint64                 `json:"errors"`
+	Routes    []string               `json:"routes"`
 }
 
 // Routes lists the routes in declared order.
@@ -199,13 +193,11 @@ func (g *Gateway) Services() []ServiceInfo {
 	}
 	var out []ServiceInfo
 	for _, svc := range s.services {
-		si := ServiceInfo{Name: svc.name, Health: svc.health().String(), Requests: svc.requests.Load(),
+		p := svc.pool
+		si := ServiceInfo{Name: svc.name, Strategy: p.Config().Strategy, Health: p.Health().String(), Requests: svc.requests.Load(),
 			Errors: svc.errors.Load(), Routes: users[svc.name]}
-		for _, in := range svc.instances {
-			si.Instances = append(si.Instances, InstanceInfo{
-				Address: in.addr, Weight: in.weight, Health: Health(in.health.Load()).String(),
-				InFlight: in.inflight.Load(), Requests: in.requests.Load(), Errors: in.errors.Load(),
-			})
+		for _, in := range p.Instances() {
+			si.Instances = append(si.Instances, p.Info(in))
 		}
 		out = append(out, si)
 	}

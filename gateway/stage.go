@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/raygate/raygate/gateway/balance"
 	"github.com/raygate/raygate/gateway/config"
 	"github.com/raygate/raygate/gateway/route"
 )
@@ -123,9 +124,10 @@ type Exchange struct {
 	BytesOut int64
 	Err      error
 
-	rt  *liveRoute
-	svc *liveService
-	g   *Gateway
+	rt   *liveRoute
+	svc  *liveService
+	inst *balance.Instance
+	g    *Gateway
 }
 
 // RouteData returns what st's CompileRoute made of the matched route.

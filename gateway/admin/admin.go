@@ -10,6 +10,9 @@
 //	GET    /admin/services            services with their instances
 //	POST   /admin/services            add or replace a service
 //	DELETE /admin/services/{name}     remove a service
+//	PUT    /admin/services/{name}/strategy                  {"strategy": "least_conn"}
+//	PUT    /admin/services/{name}/instances/{addr}/weight   {"weight": 3}
+//	POST   /admin/services/{name}/instances/{addr}/drain|enable|disable
 //	GET    /admin/health              per-instance health
 //	GET    /admin/config              the running configuration (YAML, secrets redacted)
 package admin
@@ -22,6 +25,7 @@ import (
 	"net/http"
 
 	"github.com/raygate/raygate/gateway"
+	"github.com/raygate/raygate/gateway/balance"
 	"github.com/raygate/raygate/gateway/config"
 	"github.com/raygate/raygate/gateway/problem"
 )
@@ -80,10 +84,40 @@ func Handler(g *gateway.Gateway, token string, mounts ...Mount) http.Handler {
 	mux.HandleFunc("DELETE /admin/services/{name}", func(w http.ResponseWriter, r *http.Request) {
 		result(w, r, g.RemoveService(r.PathValue("name")), http.StatusOK)
 	})
+	mux.HandleFunc("PUT /admin/services/{name}/strategy", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Strategy string `json:"strategy"`
+		}
+		if !readJSON(w, r, &req) {
+			return
+		}
+		result(w, r, g.SetStrategy(r.PathValue("name"), req.Strategy), http.StatusOK)
+	})
+	mux.HandleFunc("PUT /admin/services/{name}/instances/{addr}/weight", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Weight *int `json:"weight"`
+		}
+		if !readJSON(w, r, &req) {
+			return
+		}
+		if req.Weight == nil || *req.Weight < 0 || *req.Weight > 1000 {
+			problem.Write(w, r, http.StatusBadRequest, "invalid", "weight must be 0..1000")
+			return
+		}
+		result(w, r, g.SetWeight(r.PathValue("name"), r.PathValue("addr"), *req.Weight), http.StatusOK)
+	})
+	mux.HandleFunc("POST /admin/services/{name}/instances/{addr}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		switch a := r.PathValue("action"); a {
+		case "drain", "enable", "disable":
+			result(w, r, g.SetInstanceState(r.PathValue("name"), r.PathValue("addr"), a), http.StatusOK)
+		default:
+			problem.Write(w, r, http.StatusNotFound, "no-route", "action must be drain, enable or disable")
+		}
+	})
 	mux.HandleFunc("GET /admin/health", func(w http.ResponseWriter, r *http.Request) {
 		type inst struct {
 			Service string `json:"service"`
-			gateway.InstanceInfo
+			balance.InstanceInfo
 		}
 		var out []inst
 		for _, s := range g.Services() {
@@ -149,6 +183,16 @@ func result(w http.ResponseWriter, r *http.Request, err error, okStatus int) {
 	default:
 		problem.Write(w, r, http.StatusBadRequest, "invalid", msg)
 	}
+}
+
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		problem.Write(w, r, http.StatusBadRequest, "invalid", "body is not the expected JSON object: "+err.Error())
+		return false
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

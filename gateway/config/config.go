@@ -34,6 +34,9 @@ type Network struct {
 	Gateway string `yaml:"gateway,omitempty" json:"gateway"`
 	// MAC overrides the NIC's hardware address; empty keeps the NIC's own.
 	MAC string `yaml:"mac,omitempty" json:"mac"`
+	// Resolver is the DNS server ("host:port") used for service discovery,
+	// in the image and in hosted mode.
+	Resolver string `yaml:"resolver,omitempty" json:"resolver"`
 }
 
 // Listener is one address the gateway serves on.
@@ -137,7 +140,75 @@ type Service struct {
 	// Name identifies the service; routes refer to it.
 	Name string `yaml:"name" json:"name"`
 	// Instances are the backends, as host:port with a weight.
-	Instances []Instance `yaml:"instances" json:"instances"`
+	Instances []Instance `yaml:"instances,omitempty" json:"instances"`
+	// Discovery finds instances in DNS (added to the static ones).
+	Discovery *Discovery `yaml:"discovery,omitempty" json:"discovery"`
+	// Strategy picks an instance: round_robin (default), least_conn,
+	// weighted_round_robin or consistent_hash.
+	Strategy string `yaml:"strategy,omitempty" json:"strategy"`
+	// HashOn is consistent_hash's key: client_ip (default),
+	// header:<name> or cookie:<name>.
+	HashOn string `yaml:"hash_on,omitempty" json:"hash_on"`
+	// HealthCheck probes instances actively.
+	HealthCheck *HealthCheck `yaml:"health_check,omitempty" json:"health_check"`
+	// Outlier ejects instances that fail requests (passive health).
+	Outlier Outlier `yaml:"outlier,omitempty" json:"outlier"`
+	// SlowStart ramps a recovered instance's share of traffic over this
+	// window (default 0: at once).
+	SlowStart Duration `yaml:"slow_start,omitempty" json:"slow_start"`
+	// DegradedFactor: an instance whose latency exceeds the pool's average
+	// by this factor is degraded and gets a quarter of its share (default
+	// 3; 0 keeps the default, a negative value turns it off).
+	DegradedFactor float64 `yaml:"degraded_factor,omitempty" json:"degraded_factor"`
+	// PanicThreshold is a percentage: when fewer instances than this are
+	// healthy, traffic spreads over all of them, as Envoy does (default 0:
+	// off, and no healthy instance means 503).
+	PanicThreshold int `yaml:"panic_threshold,omitempty" json:"panic_threshold"`
+}
+
+// Discovery resolves a service's instances in DNS.
+type Discovery struct {
+	// DNS is a host name whose A records are the instances (with Port).
+	DNS string `yaml:"dns,omitempty" json:"dns"`
+	// SRV is a record name such as _http._tcp.api.example (targets and ports).
+	SRV string `yaml:"srv,omitempty" json:"srv"`
+	// Port is the instances' port for DNS A records.
+	Port int `yaml:"port,omitempty" json:"port"`
+	// MinTTL and MaxTTL bound the re-resolution interval, which otherwise
+	// follows the records' TTL (defaults 5s and 5m).
+	MinTTL Duration `yaml:"min_ttl,omitempty" json:"min_ttl"`
+	MaxTTL Duration `yaml:"max_ttl,omitempty" json:"max_ttl"`
+}
+
+// HealthCheck is an active HTTP probe.
+type HealthCheck struct {
+	// Path is requested with GET (default "/healthz").
+	Path string `yaml:"path,omitempty" json:"path"`
+	// Interval between probes of one instance (default 5s), jittered by up
+	// to a tenth so probes do not align.
+	Interval Duration `yaml:"interval,omitempty" json:"interval"`
+	// Timeout of one probe (default 2s).
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout"`
+	// Expect is the healthy status range, e.g. "200-399" (the default).
+	Expect string `yaml:"expect,omitempty" json:"expect"`
+	// HealthyThreshold consecutive successes mark an instance healthy (default 2).
+	HealthyThreshold int `yaml:"healthy_threshold,omitempty" json:"healthy_threshold"`
+	// UnhealthyThreshold consecutive failures mark it unhealthy (default 3).
+	UnhealthyThreshold int `yaml:"unhealthy_threshold,omitempty" json:"unhealthy_threshold"`
+}
+
+// Outlier is passive health checking: ejection after failed requests.
+type Outlier struct {
+	// ConsecutiveFailures (connection failures or 5xx) eject an instance
+	// (default 5; a negative value turns ejection off).
+	ConsecutiveFailures int `yaml:"consecutive_failures,omitempty" json:"consecutive_failures"`
+	// BaseEjection is the first ejection's length; each repeat adds one
+	// more (default 10s).
+	BaseEjection Duration `yaml:"base_ejection,omitempty" json:"base_ejection"`
+	// MaxEjection caps an ejection (default 5m).
+	MaxEjection Duration `yaml:"max_ejection,omitempty" json:"max_ejection"`
+	// MaxEjectedPercent caps the share of a pool ejected at once (default 50).
+	MaxEjectedPercent int `yaml:"max_ejected_percent,omitempty" json:"max_ejected_percent"`
 }
 
 // Instance is one backend address.

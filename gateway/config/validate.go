@@ -60,6 +60,9 @@ func (c *Config) SetDefaults() {
 		}
 	}
 	c.Auth.setDefaults()
+	for i := range c.Services {
+		c.Services[i].setDefaults()
+	}
 }
 
 func (r *Respond) setDefaults() {
@@ -166,6 +169,11 @@ func (c *Config) validateNetwork() error {
 			return errorf("network.mac", "%q is not an Ethernet address", n.MAC)
 		}
 	}
+	if n.Resolver != "" {
+		if err := validResolver(n.Resolver); err != nil {
+			return errorf("network.resolver", "%v", err)
+		}
+	}
 	return nil
 }
 
@@ -205,8 +213,8 @@ func (c *Config) validateServices() error {
 			return errorf(at+".name", "service %q defined twice", s.Name)
 		}
 		seen[s.Name] = true
-		if len(s.Instances) == 0 {
-			return errorf(at+".instances", "service %q has no instances", s.Name)
+		if len(s.Instances) == 0 && s.Discovery == nil {
+			return errorf(at+".instances", "service %q has no instances and no discovery", s.Name)
 		}
 		if len(s.Instances) > c.Limits.MaxInstances {
 			return errorf(at+".instances", "%d instances exceed limits.max_instances_per_service (%d)", len(s.Instances), c.Limits.MaxInstances)
@@ -226,8 +234,11 @@ func (c *Config) validateServices() error {
 			}
 			total += in.W()
 		}
-		if total == 0 {
+		if total == 0 && s.Discovery == nil {
 			return errorf(at+".instances", "every instance of %q has weight 0", s.Name)
+		}
+		if err := c.validateBalancing(i, s); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -67,4 +67,7 @@ func (s *System) AdminHandler() http.Handler {
 }
 
 // Close stops background work.
-func (s *System) Close() { s.Auth.Close() }
+func (s *System) Close() {
+	s.Gateway.Close()
+	s.Auth.Close()
+}
