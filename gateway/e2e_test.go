@@ -643,3 +643,14 @@ func TestPassiveHealthAndFailover(t *testing.T) {
 		}
 	}
 }
+
+// newRegistry returns a function running console lines against s's gateway.
+func newRegistry(s *served) func(string) (string, error) {
+	reg := shell.NewRegistry()
+	s.g.RegisterCommands(reg)
+	return func(line string) (string, error) {
+		var out bytes.Buffer
+		err := reg.Exec(&out, line)
+		return out.String(), err
+	}
+}

@@ -11,9 +11,11 @@ package balance
 import (
 	"errors"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,9 +95,10 @@ type Pool struct {
 	insts atomic.Pointer[[]*Instance] // replaced whole by discovery
 	ring  atomic.Pointer[hashRing]
 
-	rr     atomic.Uint64
-	wrrMu  sync.Mutex
-	poolLT atomic.Int64 // EWMA of all instances' latency, for degraded detection
+	rr      atomic.Uint64
+	wrrMu   sync.Mutex
+	poolLT  atomic.Int64 // latency baseline (rebase), for degraded detection
+	samples atomic.Uint64
 
 	checker *checker
 	dns     *discovery
@@ -273,8 +276,32 @@ func (p *Pool) degraded(in *Instance) bool {
 	if f <= 0 || len(p.list()) < 2 {
 		return false
 	}
-	mine, pool := in.latency.Load(), p.poolLT.Load()
-	return pool > 0 && float64(mine) > f*float64(pool)
+	mine, base := in.latency.Load(), p.poolLT.Load()
+	return base > 0 && float64(mine) > f*float64(base) && time.Duration(mine-base) > degradedMinDelta
+}
+
+// degradedMinDelta keeps noise out: at sub-millisecond latencies a factor of
+// three is jitter, not a degraded instance.
+const degradedMinDelta = 10 * time.Millisecond
+
+// rebase sets the pool's latency baseline: the lower median of its
+// instances' latency averages, so one slow instance cannot drag the
+// baseline it is measured against.
+func (p *Pool) rebase() {
+	all := p.list()
+	var buf [maxCandidates]int64
+	l := buf[:0]
+	for _, in := range all {
+		if v := in.latency.Load(); v > 0 {
+			l = append(l, v)
+		}
+	}
+	if len(l) < 2 {
+		p.poolLT.Store(0)
+		return
+	}
+	slices.Sort(l)
+	p.poolLT.Store(l[(len(l)-1)/2])
 }
 
 // smooth is nginx's smooth weighted round robin: every pick adds each
@@ -318,15 +345,19 @@ func (p *Pool) leastConn(cands []*Instance) *Instance {
 		}
 		return a
 	}
-	start := int(p.rr.Add(1) % uint64(len(cands)))
-	best := cands[start]
-	for i := 1; i < len(cands); i++ {
-		in := cands[(start+i)%len(cands)]
-		if load(in) < load(best) {
-			best = in
+	// the least loaded; ties take turns
+	var buf [8]*Instance
+	ties := buf[:0]
+	least := math.MaxFloat64
+	for _, in := range cands {
+		switch l := load(in); {
+		case l < least:
+			least, ties = l, append(ties[:0], in)
+		case l == least:
+			ties = append(ties, in)
 		}
 	}
-	return best
+	return ties[p.rr.Add(1)%uint64(len(ties))]
 }
 
 // Begin marks a request started on in; call Done when it ends, on every
@@ -342,7 +373,10 @@ func (p *Pool) Done(in *Instance, failed bool, latency time.Duration) {
 	in.inflight.Add(-1)
 	if latency > 0 {
 		ewma(&in.latency, int64(latency))
-		ewma(&p.poolLT, int64(latency))
+		// large pools re-derive the baseline every 16th response
+		if n := p.samples.Add(1); len(p.list()) <= 16 || n%16 == 0 {
+			p.rebase()
+		}
 	}
 	if !failed {
 		in.consecFail.Store(0)

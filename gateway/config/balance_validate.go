@@ -30,7 +30,7 @@ func (s *Service) setDefaults() {
 			h.Interval = Duration(5 * time.Second)
 		}
 		if h.Timeout == 0 {
-			h.Timeout = Duration(2 * time.Second)
+			h.Timeout = min(Duration(2*time.Second), h.Interval/2)
 		}
 		if h.Expect == "" {
 			h.Expect = "200-399"
