@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/raygate/raygate/tools/demo"
+	"github.com/raygate/raygate/tools/dnstest"
 	"github.com/raygate/raygate/tools/qemu"
 )
 
@@ -143,9 +144,33 @@ func testImage(t *testing.T, target string) {
 	defer ln.Close()
 	backendPort := ln.Addr().(*net.TCPAddr).Port
 
+	// two instances found by DNS (SRV) through the guest's netstack, one
+	// of which is stopped during the test
+	pool := []*http.Server{{Handler: &demo.Backend{Name: "pool-1"}}, {Handler: &demo.Backend{Name: "pool-2"}}}
+	poolPorts := map[string]uint16{}
+	for i, srv := range pool {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go srv.Serve(ln)
+		defer srv.Close()
+		poolPorts[fmt.Sprintf("h%d.test", i+1)] = uint16(ln.Addr().(*net.TCPAddr).Port)
+	}
+	dns, err := dnstest.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dns.Close()
+	dns.SetA("h1.test", "10.0.0.2")
+	dns.SetA("h2.test", "10.0.0.2")
+	dns.SetSRV("_http._tcp.pool.test", poolPorts)
+	dns.SetTTL(1)
+	_, dnsPort, _ := net.SplitHostPort(dns.Addr)
+
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`network: {address: 10.0.0.1/24, gateway: 10.0.0.2}
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`network: {address: 10.0.0.1/24, gateway: 10.0.0.2, resolver: "10.0.0.2:`+dnsPort+`"}
 listeners: [{address: ":80"}]
 admin: {address: "127.0.0.1:9901"}
 auth:
@@ -159,6 +184,10 @@ routes:
     match: {prefix: /api/}
     service: host
     strip_prefix: true
+  - name: pool
+    match: {prefix: /pool/}
+    service: pool
+    strip_prefix: true
   - name: secure
     match: {prefix: /secure/}
     service: host
@@ -167,6 +196,9 @@ routes:
 services:
   - name: host
     instances: [{address: "10.0.0.2:%d"}]
+  - name: pool
+    discovery: {srv: _http._tcp.pool.test, min_ttl: 1s}
+    outlier: {consecutive_failures: 1, base_ejection: 1m}
 `, backendPort)), 0o644)
 
 	image := buildImage(t, target, cfg, dir)
@@ -296,6 +328,47 @@ services:
 	if code, _ := secure("Authorization", "Bearer "+token); code != 401 {
 		t.Errorf("revoked token: %d", code)
 	}
+
+	// load balancing over DNS-discovered instances; one stops, traffic moves
+	poolGet := func() (int, string) {
+		resp, err := client.Get(g.url("/pool/x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("X-Instance")
+	}
+	seen := map[string]int{}
+	deadline = time.Now().Add(30 * time.Second)
+	for len(seen) < 2 && time.Now().Before(deadline) {
+		if code, inst := poolGet(); code == 200 {
+			seen[inst]++
+		} else {
+			time.Sleep(100 * time.Millisecond) // discovery not answered yet
+		}
+	}
+	if seen["pool-1"] == 0 || seen["pool-2"] == 0 {
+		t.Fatalf("DNS-discovered pool: %v\n%s", seen, g.run("balance pools"))
+	}
+	pool[1].Close()
+	failures := 0
+	for i := 0; i < 10; i++ {
+		if code, _ := poolGet(); code != 200 {
+			failures++
+		}
+	}
+	for i := 0; i < 10; i++ {
+		if code, inst := poolGet(); code != 200 || inst != "pool-1" {
+			t.Fatalf("after the instance stopped: %d from %q", code, inst)
+		}
+	}
+	if failures > 1 {
+		t.Errorf("%d requests failed before the stopped instance was ejected (consecutive_failures 1)", failures)
+	}
+	if out := g.run("balance instances pool"); !strings.Contains(out, "ejected") {
+		t.Errorf("balance instances:\n%s", out)
+	}
+	t.Logf("pool: both instances served %v; after one stopped, %d failed request(s), then all to pool-1", seen, failures)
 
 	// 1 MiB down through the gateway
 	resp, err = client.Get(g.url("/api/stream?bytes=1048576"))
