@@ -175,6 +175,11 @@ func TestBalanceCommandAndRuntimeStrategy(t *testing.T) {
 		{"balance instances", "draining", false},
 		{"balance enable s " + a, "enabled", false},
 		{"balance check s", "status 200", false},
+		{"balance add s 127.0.0.1:1 2", "added", false},
+		{"balance add s 127.0.0.1:1", "already has", true},
+		{"balance instances s", "127.0.0.1:1", false},
+		{"balance remove s 127.0.0.1:1", "removed", false},
+		{"balance remove s 127.0.0.1:1", "no configured instance", true},
 		{"balance check nope", "no service", true},
 		{"gateway config show", "strategy: least_conn", false},
 	} {

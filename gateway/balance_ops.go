@@ -52,6 +52,33 @@ func (g *Gateway) SetWeight(service, addr string, weight int) error {
 	})
 }
 
+// AddInstance registers an instance with a service at run time.
+func (g *Gateway) AddInstance(service, addr string, weight int) error {
+	return g.editService(service, func(s *config.Service) error {
+		for _, in := range s.Instances {
+			if in.Address == addr {
+				return conflictf("service %q already has instance %s", service, addr)
+			}
+		}
+		s.Instances = append(s.Instances, config.Instance{Address: addr, Weight: &weight})
+		return nil
+	})
+}
+
+// RemoveInstance removes an instance: it takes no new requests, and the
+// requests it is serving finish (they hold the instance, not the snapshot).
+func (g *Gateway) RemoveInstance(service, addr string) error {
+	return g.editService(service, func(s *config.Service) error {
+		for i, in := range s.Instances {
+			if in.Address == addr {
+				s.Instances = append(s.Instances[:i], s.Instances[i+1:]...)
+				return nil
+			}
+		}
+		return notFound("service %q has no configured instance %s", service, addr)
+	})
+}
+
 func (g *Gateway) editService(name string, edit func(*config.Service) error) error {
 	return g.change(func(c *config.Config) error {
 		for i := range c.Services {
@@ -90,6 +117,8 @@ func (g *Gateway) SetInstanceState(service, addr, action string) error {
 
 const balanceUsage = `balance pools
 balance instances [service]
+balance add <service> <instance> [weight]
+balance remove <service> <instance>
 balance strategy <service> [round_robin|least_conn|weighted_round_robin|consistent_hash]
 balance weight <service> <instance> <n>
 balance drain|enable|disable <service> <instance>
@@ -160,6 +189,29 @@ func (g *Gateway) balanceCommand(out io.Writer, args []string) error {
 		if !found {
 			return fmt.Errorf("no service named %q", args[1])
 		}
+	case "add":
+		if len(args) < 3 || len(args) > 4 {
+			return shell.Usagef("add <service> <instance> [weight]")
+		}
+		w := 1
+		if len(args) == 4 {
+			var err error
+			if w, err = strconv.Atoi(args[3]); err != nil || w < 0 || w > 1000 {
+				return shell.Usagef("weight %q is not 0..1000", args[3])
+			}
+		}
+		if err := g.AddInstance(args[1], args[2], w); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s: added %s (weight %d)\n", args[1], args[2], w)
+	case "remove":
+		if len(args) != 3 {
+			return shell.Usagef("remove <service> <instance>")
+		}
+		if err := g.RemoveInstance(args[1], args[2]); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s: removed %s (requests in flight finish)\n", args[1], args[2])
 	case "strategy":
 		switch len(args) {
 		case 2:

@@ -10,6 +10,8 @@
 //	GET    /admin/services            services with their instances
 //	POST   /admin/services            add or replace a service
 //	DELETE /admin/services/{name}     remove a service
+//	POST   /admin/services/{name}/instances                 {"address": "10.0.0.2:9002", "weight": 1}
+//	DELETE /admin/services/{name}/instances/{addr}          drain and remove
 //	PUT    /admin/services/{name}/strategy                  {"strategy": "least_conn"}
 //	PUT    /admin/services/{name}/instances/{addr}/weight   {"weight": 3}
 //	POST   /admin/services/{name}/instances/{addr}/drain|enable|disable
@@ -105,6 +107,23 @@ func Handler(g *gateway.Gateway, token string, mounts ...Mount) http.Handler {
 			return
 		}
 		result(w, r, g.SetWeight(r.PathValue("name"), r.PathValue("addr"), *req.Weight), http.StatusOK)
+	})
+	mux.HandleFunc("POST /admin/services/{name}/instances", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Address string `json:"address"`
+			Weight  *int   `json:"weight"`
+		}
+		if !readJSON(w, r, &req) {
+			return
+		}
+		weight := 1
+		if req.Weight != nil {
+			weight = *req.Weight
+		}
+		result(w, r, g.AddInstance(r.PathValue("name"), req.Address, weight), http.StatusCreated)
+	})
+	mux.HandleFunc("DELETE /admin/services/{name}/instances/{addr}", func(w http.ResponseWriter, r *http.Request) {
+		result(w, r, g.RemoveInstance(r.PathValue("name"), r.PathValue("addr")), http.StatusOK)
 	})
 	mux.HandleFunc("POST /admin/services/{name}/instances/{addr}/{action}", func(w http.ResponseWriter, r *http.Request) {
 		switch a := r.PathValue("action"); a {
