@@ -7,31 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/raygate/raygate/gateway"
 	"github.com/raygate/raygate/gateway/config"
 	"github.com/raygate/raygate/tools/demo"
 )
-
-// start serves a gateway for the YAML config over a real socket.
-func start(t *testing.T, yaml string) string {
-	t.Helper()
-	cfg, err := config.Parse("test.yaml", []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := gateway.New(cfg, gateway.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
 
 func backend(t *testing.T, name string) string {
 	t.Helper()
@@ -45,7 +27,7 @@ func backend(t *testing.T, name string) string {
 
 func TestRoutesRespondAndForward(t *testing.T) {
 	b1, b2 := backend(t, "one"), backend(t, "two")
-	url := start(t, `
+	url := serveURL(t, `
 routes:
   - {name: health, match: {path: /healthz}, respond: {status: 200, body: "ok\n"}}
   - {name: api, match: {prefix: /api/}, service: s, strip_prefix: true}
@@ -114,7 +96,7 @@ func TestUpstreamDownIs502(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln.Addr().String()
 	ln.Close()
-	url := start(t, `
+	url := serveURL(t, `
 routes: [{name: api, match: {prefix: /}, service: s}]
 services: [{name: s, instances: [{address: "`+dead+`"}]}]
 `)
@@ -150,7 +132,7 @@ func (s *slowReader) Read(p []byte) (int, error) {
 // upstream connection was reset mid-body.
 func TestFullDuplexEcho(t *testing.T) {
 	b := backend(t, "echo")
-	url := start(t, `
+	url := serveURL(t, `
 routes: [{name: api, match: {prefix: /}, service: s}]
 services: [{name: s, instances: [{address: "`+b+`"}]}]
 `)
@@ -170,3 +152,6 @@ services: [{name: s, instances: [{address: "`+b+`"}]}]
 		t.Fatalf("echo: %d of %d bytes back, %v", len(got), len(up), err)
 	}
 }
+
+// serveURL serves a gateway for the YAML config and returns its URL.
+func serveURL(t *testing.T, yaml string) string { return serve(t, yaml).url }
