@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/raygate/raygate/gateway/config"
 	"github.com/raygate/raygate/tools/demo"
 )
 
