@@ -143,6 +143,15 @@ func (ex *Exchange) RouteData(st RouteCompiler) any {
 	return nil
 }
 
+// ServiceConfig returns the configuration of the service the route forwards
+// to (zero for routes that answer directly).
+func (ex *Exchange) ServiceConfig() config.Service {
+	if ex.svc == nil {
+		return config.Service{}
+	}
+	return ex.svc.pool.Config()
+}
+
 // RemoteIP returns the client's address without port.
 func (ex *Exchange) RemoteIP() string {
 	host, _, err := net.SplitHostPort(ex.Request.RemoteAddr)

@@ -17,6 +17,8 @@ type Config struct {
 	Proxy Proxy `yaml:"proxy,omitempty" json:"proxy"`
 	// Auth configures credentials and identities; routes opt in.
 	Auth Auth `yaml:"auth,omitempty" json:"auth"`
+	// Resilience holds breaker, retry, bulkhead and rate limit policies.
+	Resilience Resilience `yaml:"resilience,omitempty" json:"resilience"`
 	// Routes say which requests go where. See the route package for the
 	// precedence between them.
 	Routes []Route `yaml:"routes" json:"routes"`
@@ -100,6 +102,8 @@ type Route struct {
 	Respond *Respond `yaml:"respond,omitempty" json:"respond"`
 	// Auth, when set, requires callers to authenticate and be allowed.
 	Auth *RouteAuth `yaml:"auth,omitempty" json:"auth"`
+	// RateLimit names a limit of resilience.rate_limits.
+	RateLimit string `yaml:"rate_limit,omitempty" json:"rate_limit"`
 }
 
 // Match selects requests. Exactly one of Path, Prefix, Template or Regex.
@@ -160,6 +164,8 @@ type Service struct {
 	// by this factor is degraded and gets a quarter of its share (default
 	// 3; 0 keeps the default, a negative value turns it off).
 	DegradedFactor float64 `yaml:"degraded_factor,omitempty" json:"degraded_factor"`
+	// Resilience names a policy of resilience.policies.
+	Resilience string `yaml:"resilience,omitempty" json:"resilience"`
 	// PanicThreshold is a percentage: when fewer instances than this are
 	// healthy, traffic spreads over all of them, as Envoy does (default 0:
 	// off, and no healthy instance means 503).

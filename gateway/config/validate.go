@@ -60,6 +60,7 @@ func (c *Config) SetDefaults() {
 		}
 	}
 	c.Auth.setDefaults()
+	c.Resilience.setDefaults()
 	for i := range c.Services {
 		c.Services[i].setDefaults()
 	}
@@ -147,6 +148,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateRoutes(); err != nil {
+		return err
+	}
+	if err := c.validateResilience(); err != nil {
 		return err
 	}
 	return c.validateAuth()

@@ -13,6 +13,7 @@ import (
 	"github.com/raygate/raygate/gateway/admin"
 	"github.com/raygate/raygate/gateway/auth"
 	"github.com/raygate/raygate/gateway/config"
+	"github.com/raygate/raygate/gateway/resilience"
 	"github.com/raygate/raygate/shell"
 )
 
@@ -25,9 +26,10 @@ type Options struct {
 
 // System is a running gateway and its subsystems.
 type System struct {
-	Gateway *gateway.Gateway
-	Auth    *auth.Auth
-	cfg     *config.Config
+	Gateway    *gateway.Gateway
+	Auth       *auth.Auth
+	Resilience *resilience.Resilience
+	cfg        *config.Config
 }
 
 // New builds the subsystems and the gateway.
@@ -42,23 +44,26 @@ func New(cfg *config.Config, opts Options) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
+	res := resilience.New(cfg.Resilience, nil)
 	g, err := gateway.New(cfg, gateway.Options{
 		Dial: opts.Dial,
 		// pipeline order: authentication first, before anything reaches
-		// a backend or a cache
-		Stages: []any{a},
+		// a backend or a cache; then rate limits (which may key on the
+		// identity) and the resilience wrapper around the round trip
+		Stages: []any{a, res},
 	})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
-	return &System{Gateway: g, Auth: a, cfg: cfg}, nil
+	return &System{Gateway: g, Auth: a, Resilience: res, cfg: cfg}, nil
 }
 
 // RegisterCommands adds every subsystem's console command.
 func (s *System) RegisterCommands(reg *shell.Registry) {
 	s.Gateway.RegisterCommands(reg)
 	s.Auth.RegisterCommands(reg)
+	s.Resilience.RegisterCommands(reg)
 }
 
 // AdminHandler returns the admin API with every subsystem's endpoints.
