@@ -326,6 +326,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// close the body under the proxy, which aborts the upstream request.
 	http.NewResponseController(rw).EnableFullDuplex()
 	ctx := context.WithValue(req.Context(), exchangeKey{}, ex)
+	if t := lr.cfg.Timeout.D(); t > 0 {
+		// the route's budget covers every attempt and the body's streaming
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
 	g.proxy.ServeHTTP(rw, req.WithContext(ctx))
 }
 

@@ -143,6 +143,15 @@ func (ex *Exchange) RouteData(st RouteCompiler) any {
 	return nil
 }
 
+// RouteConfig returns the matched route's configuration (zero before
+// routing).
+func (ex *Exchange) RouteConfig() config.Route {
+	if ex.rt == nil {
+		return config.Route{}
+	}
+	return ex.rt.cfg
+}
+
 // ServiceConfig returns the configuration of the service the route forwards
 // to (zero for routes that answer directly).
 func (ex *Exchange) ServiceConfig() config.Service {

@@ -104,6 +104,12 @@ type Route struct {
 	Auth *RouteAuth `yaml:"auth,omitempty" json:"auth"`
 	// RateLimit names a limit of resilience.rate_limits.
 	RateLimit string `yaml:"rate_limit,omitempty" json:"rate_limit"`
+	// Timeout bounds the whole request on this route, upstream attempts
+	// and body streaming included (default 0: the service policy's, if any).
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout"`
+	// Criticality decides what is shed first under overload: low, normal
+	// (default) or critical (never shed).
+	Criticality string `yaml:"criticality,omitempty" json:"criticality"`
 }
 
 // Match selects requests. Exactly one of Path, Prefix, Template or Regex.

@@ -7,6 +7,19 @@ type Resilience struct {
 	Policies []Policy `yaml:"policies,omitempty" json:"policies"`
 	// RateLimits are named limits routes can apply.
 	RateLimits []RateLimit `yaml:"rate_limits,omitempty" json:"rate_limits"`
+	// Shedding answers 503 at once, low-criticality routes first, when the
+	// gateway is overloaded, rather than let every request time out.
+	Shedding *Shedding `yaml:"shedding,omitempty" json:"shedding"`
+}
+
+// Shedding sets the overload thresholds.
+type Shedding struct {
+	// MaxInFlight: past 80% of it low-criticality routes are shed, past it
+	// normal ones too; critical routes never are.
+	MaxInFlight int `yaml:"max_in_flight" json:"max_in_flight"`
+	// Latency: when the average request takes longer, low-criticality
+	// routes are shed (default 0: off).
+	Latency Duration `yaml:"latency,omitempty" json:"latency"`
 }
 
 // Policy is a named resilience policy for a service.

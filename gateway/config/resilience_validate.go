@@ -145,6 +145,12 @@ func (c *Config) validateResilience() error {
 		if rt.RateLimit != "" && !limits[rt.RateLimit] {
 			return errorf(fmt.Sprintf("routes[%d].rate_limit", i), "no rate limit named %q", rt.RateLimit)
 		}
+		if rt.Criticality != "" && !slices.Contains([]string{"low", "normal", "critical"}, rt.Criticality) {
+			return errorf(fmt.Sprintf("routes[%d].criticality", i), "%q is not low, normal or critical", rt.Criticality)
+		}
+	}
+	if sh := r.Shedding; sh != nil && sh.MaxInFlight < 1 {
+		return errorf("resilience.shedding.max_in_flight", "must be at least 1")
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ type Breaker struct {
 	probeOK     int
 	changes     int
 	rejected    uint64
+	// onChange is told of every state change (outside the lock is not
+	// needed: it must only log).
+	onChange func(from, to State, openFor time.Duration)
 }
 
 // NewBreaker returns a closed breaker.
@@ -87,6 +90,7 @@ func (b *Breaker) setState(s State, now time.Time) {
 	if b.state == s {
 		return
 	}
+	from := b.state
 	b.state, b.since = s, now
 	b.generation++
 	b.changes++
@@ -95,6 +99,9 @@ func (b *Breaker) setState(s State, now time.Time) {
 		b.window = [buckets]bucket{}
 		b.trips = 0
 		b.openFor = b.cfg.Open.D()
+	}
+	if b.onChange != nil {
+		b.onChange(from, s, b.openFor)
 	}
 }
 
@@ -175,7 +182,9 @@ func (b *Breaker) trip(now time.Time) {
 		b.openFor = min(2*b.openFor, b.cfg.MaxOpen.D())
 	}
 	b.trips++
-	b.state = Closed // force a transition even from half-open
+	if b.state == Open {
+		return
+	}
 	b.setState(Open, now)
 }
 

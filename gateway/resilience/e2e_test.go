@@ -298,3 +298,162 @@ services: [{name: s, resilience: p, instances: [{address: %q}]}]
 		t.Fatalf("after trip: %d", code)
 	}
 }
+
+func TestLoadSheddingLowFirst(t *testing.T) {
+	b := newFlaky(t)
+	b.delay = 300 * time.Millisecond
+	e := setup(t, fmt.Sprintf(`resilience:
+  shedding: {max_in_flight: 5}
+routes:
+  - {name: low, match: {prefix: /low/}, service: s, criticality: low}
+  - {name: normal, match: {prefix: /normal/}, service: s}
+  - {name: crit, match: {prefix: /crit/}, service: s, criticality: critical}
+services: [{name: s, instances: [{address: %q}]}]
+`, b.addr))
+	// fill the gateway with 5 slow normal requests
+	var wg sync.WaitGroup
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); get(t, e.url+"/normal/x") }()
+	}
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	lowCode, _ := get(t, e.url+"/low/x")
+	lowTook := time.Since(start)
+	normalCode, _ := get(t, e.url+"/normal/x")
+	critCode, _ := get(t, e.url+"/crit/x")
+	wg.Wait()
+	if lowCode != 503 || lowTook > 100*time.Millisecond {
+		t.Errorf("low under overload: %d in %s (want a fast 503)", lowCode, lowTook)
+	}
+	if normalCode != 503 {
+		t.Errorf("normal past max_in_flight: %d", normalCode)
+	}
+	if critCode != 200 {
+		t.Errorf("critical: %d", critCode)
+	}
+	if code, _ := get(t, e.url+"/low/x"); code != 200 {
+		t.Errorf("low once the load is gone: %d", code)
+	}
+}
+
+func TestRouteTimeout(t *testing.T) {
+	b := newFlaky(t)
+	b.mode.Store("hang")
+	e := setup(t, fmt.Sprintf(`routes: [{name: r, match: {prefix: /}, service: s, timeout: 200ms}]
+services: [{name: s, instances: [{address: %q}]}]
+`, b.addr))
+	start := time.Now()
+	code, _ := get(t, e.url+"/x")
+	if code != 504 || time.Since(start) > time.Second {
+		t.Fatalf("hung upstream on a 200ms route: %d after %s", code, time.Since(start))
+	}
+}
+
+func TestBreakerLogsStateChanges(t *testing.T) {
+	b := newFlaky(t)
+	e := setup(t, fmt.Sprintf(`resilience:
+  policies: [{name: p, breaker: {consecutive_failures: 1, open: 1s}}]
+routes: [{name: r, match: {prefix: /}, service: s}]
+services: [{name: s, resilience: p, outlier: {consecutive_failures: -1}, instances: [{address: %q}]}]
+`, b.addr))
+	var mu sync.Mutex
+	var lines []string
+	e.res.Log = func(f string, a ...any) { mu.Lock(); lines = append(lines, fmt.Sprintf(f, a...)); mu.Unlock() }
+	b.mode.Store("fail")
+	get(t, e.url+"/x")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lines) != 1 || !strings.Contains(lines[0], "breaker s closed -> open for 1s") {
+		t.Fatalf("log: %q", lines)
+	}
+}
+
+// TestChaosOneOfThree is the chaos run of the closing note: steady load
+// over three instances, one killed, then restarted. It reports requests
+// sent, errors seen, time to open, time to recover and retry overhead.
+func TestChaosOneOfThree(t *testing.T) {
+	var backs [3]*flaky
+	for i := range backs {
+		backs[i] = newFlaky(t)
+	}
+	e := setup(t, fmt.Sprintf(`resilience:
+  policies:
+    - name: p
+      breaker: {consecutive_failures: 20, failure_rate: 50, min_requests: 20, window: 2s, open: 500ms}
+      retry: {attempts: 2, backoff: 1ms, budget_percent: 20}
+routes: [{name: r, match: {prefix: /}, service: s}]
+services:
+  - name: s
+    resilience: p
+    outlier: {consecutive_failures: 3, base_ejection: 1s}
+    health_check: {path: /h, interval: 100ms, timeout: 50ms, healthy_threshold: 1, unhealthy_threshold: 2}
+    instances: [{address: %q}, {address: %q}, {address: %q}]
+`, backs[0].addr, backs[1].addr, backs[2].addr))
+	deadline := time.Now().Add(3 * time.Second)
+	var sent, errs atomic.Int64
+	killAt, reviveAt := 800*time.Millisecond, 1800*time.Millisecond
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 2 * time.Second}
+			for time.Now().Before(deadline) {
+				resp, err := client.Get(e.url + "/x")
+				sent.Add(1)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				if err != nil || resp.StatusCode != 200 {
+					errs.Add(1)
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+	}
+	p, _ := e.g.Pool("s")
+	victim := p.Instance(backs[1].addr)
+	var ejectedAfter, recoveredAfter time.Duration
+	wg.Add(1)
+	go func() { // watch the killed instance's state
+		defer wg.Done()
+		for time.Now().Before(deadline) {
+			el := time.Since(start)
+			st := p.State(victim)
+			if el > killAt && el < reviveAt && ejectedAfter == 0 && st.String() == "unhealthy" {
+				ejectedAfter = el - killAt
+			}
+			if el > reviveAt && recoveredAfter == 0 && st.String() == "healthy" {
+				recoveredAfter = el - reviveAt
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	time.Sleep(killAt)
+	backs[1].mode.Store("fail")
+	time.Sleep(reviveAt - killAt)
+	backs[1].mode.Store("ok")
+	wg.Wait()
+	var upstream int64
+	for _, b := range backs {
+		upstream += b.hits.Load()
+	}
+	var retries uint64
+	var out strings.Builder
+	reg := shell.NewRegistry()
+	e.res.RegisterCommands(reg)
+	reg.Exec(&out, "resilience retries")
+	fmt.Sscanf(strings.Fields(strings.Split(out.String(), "\n")[1])[4], "%d", &retries)
+	t.Logf("chaos: %d requests, %d errors seen by clients (%.2f%%); instance killed at %s: out of rotation after %s; restarted at %s: back after %s; %d retries (+%.1f%% load); upstream requests %d incl. health checks; now %s",
+		sent.Load(), errs.Load(), 100*float64(errs.Load())/float64(sent.Load()), killAt, ejectedAfter.Round(time.Millisecond),
+		reviveAt, recoveredAfter.Round(time.Millisecond), retries, 100*float64(retries)/float64(sent.Load()), upstream, p.State(victim))
+	if float64(errs.Load()) > 0.02*float64(sent.Load()) {
+		t.Fatalf("%d of %d requests failed while one of three instances was down", errs.Load(), sent.Load())
+	}
+	if ejectedAfter == 0 || recoveredAfter == 0 {
+		t.Fatalf("the killed instance was not taken out (%s) or brought back (%s)", ejectedAfter, recoveredAfter)
+	}
+}

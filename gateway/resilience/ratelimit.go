@@ -126,6 +126,16 @@ func (r *Resilience) CompileRoute(rt *config.Route) (any, error) {
 // the IETF RateLimit-Policy and RateLimit headers, and 429 with
 // Retry-After when it is exceeded.
 func (r *Resilience) OnRequest(w http.ResponseWriter, ex *gateway.Exchange) error {
+	if r.cfg.Shedding != nil {
+		if err := r.shedding(ex); err != nil {
+			return err
+		}
+		r.shed.inflight.Add(1)
+		if ex.Values == nil {
+			ex.Values = map[string]any{}
+		}
+		ex.Values["resilience.counted"] = true
+	}
 	l, _ := ex.RouteData(r).(*limiter)
 	if l == nil {
 		return nil

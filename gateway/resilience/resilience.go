@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -34,6 +35,10 @@ type Resilience struct {
 	mu       sync.Mutex
 	services map[string]*serviceState // by service name, created on first use
 	limits   map[string]*limiter      // by rate limit name
+	shed     shedder
+	// Log reports breaker state changes (default log.Printf: the console
+	// in the image, stderr in hosted mode).
+	Log func(format string, args ...any)
 }
 
 var (
@@ -47,7 +52,7 @@ func New(cfg config.Resilience, now func() time.Time) *Resilience {
 	if now == nil {
 		now = time.Now
 	}
-	r := &Resilience{cfg: cfg, now: now, services: map[string]*serviceState{}, limits: map[string]*limiter{}}
+	r := &Resilience{cfg: cfg, now: now, services: map[string]*serviceState{}, limits: map[string]*limiter{}, Log: log.Printf}
 	for _, l := range cfg.RateLimits {
 		r.limits[l.Name] = newLimiter(l, now)
 	}
@@ -86,6 +91,13 @@ func (r *Resilience) state(service, policy string) *serviceState {
 	s = &serviceState{name: service, policy: p}
 	if p.Breaker != nil {
 		s.breaker = NewBreaker(service, *p.Breaker, r.now())
+		s.breaker.onChange = func(from, to State, openFor time.Duration) {
+			if to == Open {
+				r.Log("resilience: breaker %s %s -> %s for %s", service, from, to, openFor)
+			} else {
+				r.Log("resilience: breaker %s %s -> %s", service, from, to)
+			}
+		}
 	}
 	if p.Bulkhead != nil {
 		s.bulk = newBulkhead(*p.Bulkhead)
