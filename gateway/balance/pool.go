@@ -69,8 +69,6 @@ type Instance struct {
 
 	lastCheck       atomic.Int64 // unix nanoseconds
 	lastCheckResult atomic.Pointer[string]
-
-	sw int // smooth WRR current weight; guarded by the pool's wrrMu
 }
 
 // Weight returns the configured (or runtime) weight.
@@ -97,7 +95,8 @@ type Pool struct {
 
 	rr      atomic.Uint64
 	wrrMu   sync.Mutex
-	poolLT  atomic.Int64 // latency baseline (rebase), for degraded detection
+	sw      map[*Instance]int // smooth WRR current weights; +checklocks:wrrMu
+	poolLT  atomic.Int64      // latency baseline (rebase), for degraded detection
 	samples atomic.Uint64
 
 	checker *checker
@@ -138,6 +137,9 @@ func (p *Pool) list() []*Instance { return *p.insts.Load() }
 func (p *Pool) setList(l []*Instance) {
 	p.insts.Store(&l)
 	p.ring.Store(newHashRing(l))
+	p.wrrMu.Lock()
+	p.sw = nil // departed instances must not linger in the weights
+	p.wrrMu.Unlock()
 }
 
 func hasAddr(l []config.Instance, addr string) bool {
@@ -312,17 +314,24 @@ func (p *Pool) rebase() {
 func (p *Pool) smooth(cands []*Instance, now int64, weighted bool) *Instance {
 	p.wrrMu.Lock()
 	defer p.wrrMu.Unlock()
+	// The current weights are the pool's own: an instance kept across a
+	// configuration change is shared with the previous pool.
+	if p.sw == nil {
+		p.sw = map[*Instance]int{}
+	}
 	total := 0
 	var best *Instance
+	bestW := 0
 	for _, in := range cands {
 		w := p.scale(in, now, weighted)
-		in.sw += w
+		cur := p.sw[in] + w
+		p.sw[in] = cur
 		total += w
-		if best == nil || in.sw > best.sw {
-			best = in
+		if best == nil || cur > bestW {
+			best, bestW = in, cur
 		}
 	}
-	best.sw -= total
+	p.sw[best] -= total
 	return best
 }
 
