@@ -173,6 +173,8 @@ func testImage(t *testing.T, target string) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`network: {address: 10.0.0.1/24, gateway: 10.0.0.2, resolver: "10.0.0.2:`+dnsPort+`"}
 listeners: [{address: ":80"}]
 admin: {address: "127.0.0.1:9901"}
+resilience:
+  policies: [{name: guarded, breaker: {consecutive_failures: 5, open: 1m}}]
 auth:
   api_keys: {keys: [{id: img, hash: "sha256:6d86fcd72a1939b112b50d1ba3df29ed30cccb305dd4606641dfea714f4eab07", role: User}]}
   tokens: {}
@@ -195,6 +197,7 @@ routes:
     auth: {methods: [api_key, token]}
 services:
   - name: host
+    resilience: guarded
     instances: [{address: "10.0.0.2:%d"}]
   - name: pool
     discovery: {srv: _http._tcp.pool.test, min_ttl: 1s}
@@ -369,6 +372,33 @@ services:
 		t.Errorf("balance instances:\n%s", out)
 	}
 	t.Logf("pool: both instances served %v; after one stopped, %d failed request(s), then all to pool-1", seen, failures)
+
+	// an operator trips the host service's breaker on the console: the next
+	// request is refused at once, without reaching the backend; reset
+	// closes it again
+	if out := g.run("resilience trip host"); !strings.Contains(out, "breaker open") {
+		t.Errorf("resilience trip:\n%s", out)
+	}
+	resp, err = client.Get(g.url("/api/hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("tripped breaker: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if out := g.run("resilience breakers"); !strings.Contains(out, "open") {
+		t.Errorf("resilience breakers:\n%s", out)
+	}
+	g.run("resilience reset host")
+	resp, err = client.Get(g.url("/api/hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("after reset: %d", resp.StatusCode)
+	}
 
 	// 1 MiB down through the gateway
 	resp, err = client.Get(g.url("/api/stream?bytes=1048576"))
