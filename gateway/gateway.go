@@ -319,7 +319,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Detail: fmt.Sprintf("request body of %d bytes exceeds %d", req.ContentLength, max)})
 		return
 	} else if req.Body != nil && req.Body != http.NoBody {
-		req.Body = http.MaxBytesReader(rw, req.Body, max)
+		ex.body = &countingBody{ReadCloser: http.MaxBytesReader(rw, req.Body, max)}
+		req.Body = ex.body
 	}
 	// The upstream may answer before the request body has all arrived (an
 	// echo, an early error); by default net/http's HTTP/1 server would then
@@ -338,6 +339,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // finish records the outcome and tells the observers.
 func (g *Gateway) finish(ex *Exchange, rw *responseWriter) {
 	ex.Status, ex.BytesOut = rw.status, rw.bytes
+	if ex.body != nil {
+		ex.BytesIn = ex.body.n.Load()
+	}
 	if ex.Status == 0 {
 		ex.Status = http.StatusOK
 	}
@@ -366,6 +370,7 @@ func (g *Gateway) fail(w http.ResponseWriter, ex *Exchange, err error) {
 	for k, vs := range ge.Header {
 		w.Header()[k] = vs
 	}
+	ex.Problem = ge.Kind
 	if ge.Status == http.StatusRequestEntityTooLarge {
 		// The client may still be sending (or may never send) the body:
 		// close rather than read it to keep the connection alive.
@@ -511,7 +516,7 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 		ge = &Error{Status: http.StatusRequestEntityTooLarge, Kind: "body-too-large",
 			Detail: fmt.Sprintf("request body exceeds %d bytes", mb.Limit), Err: err}
 	case errors.Is(r.Context().Err(), context.Canceled):
-		ex.Err = err
+		ex.Err, ex.Problem = err, "client-closed"
 		if rw, ok := w.(*responseWriter); ok {
 			rw.status = 499
 		}

@@ -70,6 +70,7 @@ func (b *balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	failed, latency := resp.StatusCode >= 500, time.Since(start)
+	ex.Upstream = latency
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// The body is the tunnel (an io.ReadWriteCloser the proxy needs
 		// as is); the request is done as far as the pool is concerned.

@@ -117,16 +117,23 @@ type Exchange struct {
 	Start   time.Time
 	Timings []Timing
 
-	// Status and BytesOut are what the client got; Err is why the exchange
-	// failed, if it did.
+	// Upstream is how long the last attempt took to the upstream's
+	// response headers (0 when nothing was forwarded).
+	Upstream time.Duration
+
+	// Status and BytesOut are what the client got; BytesIn is the request
+	// body read; Err is why the exchange failed, and Problem the kind of
+	// problem the gateway answered with, if it did.
 	Status   int
 	BytesIn  int64
 	BytesOut int64
 	Err      error
+	Problem  string
 
 	rt   *liveRoute
 	svc  *liveService
 	inst *balance.Instance
+	body *countingBody
 	g    *Gateway
 }
 

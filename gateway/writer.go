@@ -5,6 +5,7 @@ import (
 	"log"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // responseWriter records the status and bytes sent. It unwraps to the
@@ -52,3 +53,16 @@ func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 // newDiscardLogger silences httputil's own log lines: every failure goes
 // through the gateway's error sink and its observers instead.
 func newDiscardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// countingBody counts the request body bytes read (for metrics); the
+// transport may read it on its own goroutine, hence the atomic.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}

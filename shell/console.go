@@ -22,7 +22,7 @@ func (r *Registry) Serve(rw io.ReadWriter, prompt string) error {
 		if err != nil {
 			return err
 		}
-		r.Exec(t, line)
+		r.ExecWith(rw, t, line)
 	}
 }
 

@@ -30,6 +30,9 @@ type Command struct {
 	// Run executes the command. args excludes the command name. An error
 	// wrapping ErrUsage prints the command's usage after the message.
 	Run func(out io.Writer, args []string) error
+	// Interactive, when set, runs instead of Run where the console can give
+	// it the input (a refreshing view that stops on a key press).
+	Interactive func(in io.Reader, out io.Writer, args []string) error
 	// RawAfter, when positive, passes whatever follows the first RawAfter
 	// arguments verbatim as one last argument (quotes and all), for
 	// commands that take a definition in another syntax, such as YAML.
@@ -127,6 +130,11 @@ func (r *Registry) help(out io.Writer, args []string) error {
 // It never panics: a panic inside a command is recovered and reported with
 // its stack, and the shell goes on.
 func (r *Registry) Exec(out io.Writer, line string) (err error) {
+	return r.ExecWith(nil, out, line)
+}
+
+// ExecWith is Exec with the console's input, for interactive commands.
+func (r *Registry) ExecWith(in io.Reader, out io.Writer, line string) (err error) {
 	args, err := Split(line)
 	if err != nil {
 		fmt.Fprintf(out, "error: %v\n", err)
@@ -151,7 +159,11 @@ func (r *Registry) Exec(out io.Writer, line string) (err error) {
 		words, rest, _ := splitN(line, 1+c.RawAfter)
 		args = append(words, rest)
 	}
-	if err = c.Run(out, args[1:]); err != nil {
+	run := c.Run
+	if c.Interactive != nil && in != nil {
+		run = func(out io.Writer, args []string) error { return c.Interactive(in, out, args) }
+	}
+	if err = run(out, args[1:]); err != nil {
 		fmt.Fprintf(out, "error: %v\n", err)
 		if errors.Is(err, ErrUsage) && c.Usage != "" {
 			fmt.Fprintf(out, "usage:\n")

@@ -19,6 +19,8 @@ type Config struct {
 	Auth Auth `yaml:"auth,omitempty" json:"auth"`
 	// Resilience holds breaker, retry, bulkhead and rate limit policies.
 	Resilience Resilience `yaml:"resilience,omitempty" json:"resilience"`
+	// Metrics configures figures and the access log.
+	Metrics Metrics `yaml:"metrics,omitempty" json:"metrics"`
 	// Routes say which requests go where. See the route package for the
 	// precedence between them.
 	Routes []Route `yaml:"routes" json:"routes"`
@@ -278,3 +280,20 @@ const (
 	DefaultMaxIdleConnsPerInstance = 32
 	DefaultMaxConnsPerInstance     = 256
 )
+
+// Metrics configures the monitoring stage.
+type Metrics struct {
+	// MaxSeries bounds the per-route series (default 1024).
+	MaxSeries int `yaml:"max_series,omitempty" json:"max_series"`
+	// AccessLog, when set, writes one line per request (the console in the
+	// image, stderr in hosted mode).
+	AccessLog *AccessLog `yaml:"access_log,omitempty" json:"access_log"`
+}
+
+// AccessLog configures the access log.
+type AccessLog struct {
+	// Sample is the share of requests logged, 0..1 (default 1).
+	Sample float64 `yaml:"sample,omitempty" json:"sample"`
+	// OffRoutes are routes never logged (health checks, say).
+	OffRoutes []string `yaml:"off_routes,omitempty" json:"off_routes"`
+}

@@ -61,6 +61,9 @@ func (c *Config) SetDefaults() {
 	}
 	c.Auth.setDefaults()
 	c.Resilience.setDefaults()
+	if al := c.Metrics.AccessLog; al != nil && al.Sample == 0 {
+		al.Sample = 1
+	}
 	for i := range c.Services {
 		c.Services[i].setDefaults()
 	}
@@ -152,6 +155,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateResilience(); err != nil {
 		return err
+	}
+	if c.Metrics.MaxSeries < 0 {
+		return errorf("metrics.max_series", "%d is negative", c.Metrics.MaxSeries)
+	}
+	if al := c.Metrics.AccessLog; al != nil && (al.Sample < 0 || al.Sample > 1) {
+		return errorf("metrics.access_log.sample", "%g is outside 0..1", al.Sample)
 	}
 	return c.validateAuth()
 }

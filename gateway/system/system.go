@@ -5,14 +5,21 @@
 package system
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/raygate/raygate/gateway"
 	"github.com/raygate/raygate/gateway/admin"
 	"github.com/raygate/raygate/gateway/auth"
 	"github.com/raygate/raygate/gateway/config"
+	"github.com/raygate/raygate/gateway/metrics"
 	"github.com/raygate/raygate/gateway/resilience"
 	"github.com/raygate/raygate/shell"
 )
@@ -29,6 +36,8 @@ type System struct {
 	Gateway    *gateway.Gateway
 	Auth       *auth.Auth
 	Resilience *resilience.Resilience
+	Metrics    *metrics.Metrics
+	prom       *prometheus.Registry
 	cfg        *config.Config
 }
 
@@ -45,18 +54,25 @@ func New(cfg *config.Config, opts Options) (*System, error) {
 		return nil, err
 	}
 	res := resilience.New(cfg.Resilience, nil)
+	met := metrics.New(metrics.Options{MaxSeries: cfg.Metrics.MaxSeries})
+	if al := cfg.Metrics.AccessLog; al != nil {
+		met.AccessLog = metrics.NewAccessLog(os.Stderr, al.Sample, al.OffRoutes)
+	}
 	g, err := gateway.New(cfg, gateway.Options{
 		Dial: opts.Dial,
-		// pipeline order: authentication first, before anything reaches
-		// a backend or a cache; then rate limits (which may key on the
-		// identity) and the resilience wrapper around the round trip
-		Stages: []any{a, res},
+		// pipeline order: metrics see every routed request from its start;
+		// authentication comes before anything reaches a backend or a
+		// cache; then rate limits (which may key on the identity) and the
+		// resilience wrapper around the round trip
+		Stages: []any{met, a, res},
 	})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
-	return &System{Gateway: g, Auth: a, Resilience: res, cfg: cfg}, nil
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(met, collectors.NewGoCollector())
+	return &System{Gateway: g, Auth: a, Resilience: res, Metrics: met, prom: reg, cfg: cfg}, nil
 }
 
 // RegisterCommands adds every subsystem's console command.
@@ -64,11 +80,23 @@ func (s *System) RegisterCommands(reg *shell.Registry) {
 	s.Gateway.RegisterCommands(reg)
 	s.Auth.RegisterCommands(reg)
 	s.Resilience.RegisterCommands(reg)
+	s.Metrics.RegisterCommands(reg)
 }
 
 // AdminHandler returns the admin API with every subsystem's endpoints.
 func (s *System) AdminHandler() http.Handler {
-	return admin.Handler(s.Gateway, s.cfg.Admin.Token, s.Auth.AdminRoutes)
+	return admin.Handler(s.Gateway, s.cfg.Admin.Token, s.Auth.AdminRoutes, s.metricsRoutes)
+}
+
+// metricsRoutes serves Prometheus text at /metrics and the JSON snapshot
+// at /admin/metrics.json.
+func (s *System) metricsRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.prom, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /admin/metrics.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(s.Metrics.Snapshot())
+	})
 }
 
 // Close stops background work.

@@ -1,0 +1,172 @@
+package metrics
+
+import (
+	"runtime"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Latency summarises a histogram, in milliseconds.
+type Latency struct {
+	Count int64   `json:"count"`
+	Min   float64 `json:"min_ms"`
+	Mean  float64 `json:"mean_ms"`
+	P50   float64 `json:"p50_ms"`
+	P95   float64 `json:"p95_ms"`
+	P99   float64 `json:"p99_ms"`
+	P999  float64 `json:"p999_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+func summarise(h *hdrhistogram.Histogram) Latency {
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	if h.TotalCount() == 0 {
+		return Latency{}
+	}
+	return Latency{Count: h.TotalCount(), Min: ms(h.Min()), Mean: h.Mean() / 1000, Max: ms(h.Max()),
+		P50: ms(h.ValueAtQuantile(50)), P95: ms(h.ValueAtQuantile(95)), P99: ms(h.ValueAtQuantile(99)), P999: ms(h.ValueAtQuantile(99.9))}
+}
+
+// Figures are one route's or service's numbers.
+type Figures struct {
+	Name      string            `json:"name"`
+	Service   string            `json:"service,omitempty"`
+	Requests  uint64            `json:"requests"`
+	Classes   map[string]uint64 `json:"responses_by_class"`
+	Reasons   map[string]uint64 `json:"gateway_errors_by_reason,omitempty"`
+	ErrorRate float64           `json:"error_rate"` // 5xx (and no answer) over requests, lifetime
+	BytesIn   uint64            `json:"bytes_in"`
+	BytesOut  uint64            `json:"bytes_out"`
+	InFlight  int64             `json:"in_flight"`
+	RPS       [3]float64        `json:"rps_1s_10s_60s"`
+	EPS       [3]float64        `json:"errors_per_s_1s_10s_60s"`
+	Total     Latency           `json:"latency"`
+	Upstream  Latency           `json:"upstream_latency"`
+	Overhead  Latency           `json:"gateway_overhead"`
+	Window    time.Time         `json:"window_start"`
+
+	hTotal, hUp, hOver *hdrhistogram.Histogram
+}
+
+// Runtime are the Go runtime's figures.
+type Runtime struct {
+	HeapAlloc    uint64        `json:"heap_alloc_bytes"`
+	HeapInuse    uint64        `json:"heap_inuse_bytes"`
+	Sys          uint64        `json:"sys_bytes"`
+	Goroutines   int           `json:"goroutines"`
+	NumGC        uint32        `json:"gc_cycles"`
+	LastGCPause  time.Duration `json:"gc_last_pause_ns"`
+	TotalGCPause time.Duration `json:"gc_total_pause_ns"`
+}
+
+// Snapshot is everything at one instant, for the JSON endpoint, the
+// dashboard and the console.
+type Snapshot struct {
+	Time     time.Time `json:"time"`
+	Uptime   float64   `json:"uptime_seconds"`
+	Routes   []Figures `json:"routes"`
+	Services []Figures `json:"services"`
+	Runtime  Runtime   `json:"runtime"`
+	Overflow uint64    `json:"unrecorded_series_overflow"`
+}
+
+var classNames = []string{"none", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func (m *Metrics) figures(s *series, now time.Time) Figures {
+	w := s.win.Load()
+	f := Figures{Name: s.route, Service: s.service, Requests: s.requests.Load(), Classes: map[string]uint64{},
+		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(), InFlight: s.inflight.Load(), Window: w.start,
+		hTotal: w.total.merged(), hUp: w.upstream.merged(), hOver: w.overhead.merged()}
+	for i := range s.class {
+		if n := s.class[i].Load(); n > 0 {
+			f.Classes[classNames[i]] = n
+		}
+	}
+	s.reasons.Range(func(k, v any) bool {
+		if f.Reasons == nil {
+			f.Reasons = map[string]uint64{}
+		}
+		f.Reasons[k.(string)] = v.(*atomic.Uint64).Load()
+		return true
+	})
+	for i, n := range []int{1, 10, 60} {
+		f.RPS[i], f.EPS[i] = w.rate.over(now, n)
+	}
+	return f
+}
+
+func (f *Figures) finish() {
+	if f.Requests > 0 {
+		f.ErrorRate = float64(f.Classes["5xx"]+f.Classes["none"]) / float64(f.Requests)
+	}
+	f.Total, f.Upstream, f.Overhead = summarise(f.hTotal), summarise(f.hUp), summarise(f.hOver)
+}
+
+// add merges g into f (a service's figures are its routes' merged).
+func (f *Figures) add(g Figures) {
+	f.Requests += g.Requests
+	for k, v := range g.Classes {
+		f.Classes[k] += v
+	}
+	for k, v := range g.Reasons {
+		if f.Reasons == nil {
+			f.Reasons = map[string]uint64{}
+		}
+		f.Reasons[k] += v
+	}
+	f.BytesIn += g.BytesIn
+	f.BytesOut += g.BytesOut
+	f.InFlight += g.InFlight
+	for i := range f.RPS {
+		f.RPS[i] += g.RPS[i]
+		f.EPS[i] += g.EPS[i]
+	}
+	f.hTotal.Merge(g.hTotal)
+	f.hUp.Merge(g.hUp)
+	f.hOver.Merge(g.hOver)
+	if f.Window.IsZero() || g.Window.Before(f.Window) {
+		f.Window = g.Window
+	}
+}
+
+// Snapshot collects every series and the runtime's figures.
+func (m *Metrics) Snapshot() Snapshot {
+	now := m.now()
+	snap := Snapshot{Time: now, Uptime: now.Sub(m.started).Seconds(), Overflow: m.overflow.Load()}
+	byService := map[string]*Figures{}
+	m.series.Range(func(_, v any) bool {
+		f := m.figures(v.(*series), now)
+		name := f.Service
+		if name == "" {
+			name = "(direct)"
+		}
+		sf := byService[name]
+		if sf == nil {
+			sf = &Figures{Name: name, Classes: map[string]uint64{},
+				hTotal: hdrhistogram.New(histMin, histMax, histSigFigs), hUp: hdrhistogram.New(histMin, histMax, histSigFigs),
+				hOver: hdrhistogram.New(histMin, histMax, histSigFigs)}
+			byService[name] = sf
+		}
+		sf.add(f)
+		f.finish()
+		snap.Routes = append(snap.Routes, f)
+		return true
+	})
+	for _, sf := range byService {
+		sf.finish()
+		snap.Services = append(snap.Services, *sf)
+	}
+	sort.Slice(snap.Routes, func(i, j int) bool { return snap.Routes[i].Name < snap.Routes[j].Name })
+	sort.Slice(snap.Services, func(i, j int) bool { return snap.Services[i].Name < snap.Services[j].Name })
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	snap.Runtime = Runtime{HeapAlloc: ms.HeapAlloc, HeapInuse: ms.HeapInuse, Sys: ms.Sys, Goroutines: runtime.NumGoroutine(),
+		NumGC: ms.NumGC, TotalGCPause: time.Duration(ms.PauseTotalNs)}
+	if ms.NumGC > 0 {
+		snap.Runtime.LastGCPause = time.Duration(ms.PauseNs[(ms.NumGC+255)%256])
+	}
+	return snap
+}
