@@ -25,6 +25,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/raygate/raygate/gateway"
 	"github.com/raygate/raygate/gateway/balance"
@@ -163,6 +164,12 @@ func Handler(g *gateway.Gateway, token string, mounts ...Mount) http.Handler {
 	}
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The dashboard page holds no data; its requests for data carry
+		// the token (given in the page's URL fragment).
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/dashboard/") {
+			mux.ServeHTTP(w, r)
+			return
+		}
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="raygate-admin"`)

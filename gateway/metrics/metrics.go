@@ -204,7 +204,11 @@ func (m *Metrics) Observe(ex *gateway.Exchange) {
 	if counted, ok := ex.Values["metrics"].(*series); ok {
 		counted.inflight.Add(-1)
 	}
-	s := m.seriesFor(route, ex.Service)
+	service := ex.Service
+	if service == "" {
+		service = ex.RouteConfig().Service
+	}
+	s := m.seriesFor(route, service)
 	if s == nil {
 		m.overflow.Add(1)
 	} else {
@@ -236,7 +240,7 @@ func (m *Metrics) Observe(ex *gateway.Exchange) {
 // OnRequest implements gateway.RequestStage: the route's request is in
 // flight until Observe.
 func (m *Metrics) OnRequest(_ http.ResponseWriter, ex *gateway.Exchange) error {
-	if s := m.seriesFor(ex.Route, ex.Service); s != nil {
+	if s := m.seriesFor(ex.Route, ex.RouteConfig().Service); s != nil {
 		s.inflight.Add(1)
 		if ex.Values == nil {
 			ex.Values = map[string]any{}

@@ -102,3 +102,15 @@ func (r *Resilience) command(out io.Writer, args []string) error {
 	}
 	return nil
 }
+
+// Breakers describes every breaker (for the admin API and the dashboard).
+func (r *Resilience) Breakers() []BreakerInfo {
+	now := r.now()
+	out := []BreakerInfo{}
+	for _, s := range r.sorted() {
+		if s.breaker != nil {
+			out = append(out, s.breaker.Info(now))
+		}
+	}
+	return out
+}

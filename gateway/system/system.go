@@ -92,6 +92,11 @@ func (s *System) AdminHandler() http.Handler {
 // at /admin/metrics.json.
 func (s *System) metricsRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.prom, promhttp.HandlerOpts{}))
+	mux.Handle("GET /dashboard/", metrics.DashboardHandler())
+	mux.HandleFunc("GET /admin/resilience/breakers", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.Resilience.Breakers())
+	})
 	mux.HandleFunc("GET /admin/metrics.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

@@ -400,6 +400,14 @@ services:
 		t.Errorf("after reset: %d", resp.StatusCode)
 	}
 
+	// the figures of everything above, on the console
+	if out := g.run("apimetrics services"); !strings.Contains(out, "host") || !strings.Contains(out, "pool") {
+		t.Errorf("apimetrics services:\n%s", out)
+	}
+	if out := g.run("apimetrics latency host"); !strings.Contains(out, "overhead") {
+		t.Errorf("apimetrics latency:\n%s", out)
+	}
+
 	// 1 MiB down through the gateway
 	resp, err = client.Get(g.url("/api/stream?bytes=1048576"))
 	if err != nil {
