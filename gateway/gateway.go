@@ -338,6 +338,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // finish records the outcome and tells the observers.
 func (g *Gateway) finish(ex *Exchange, rw *responseWriter) {
+	ex.End = time.Now()
 	ex.Status, ex.BytesOut = rw.status, rw.bytes
 	if ex.body != nil {
 		ex.BytesIn = ex.body.n.Load()

@@ -112,9 +112,11 @@ type Exchange struct {
 	// Values holds stage-private state, keyed by stage name.
 	Values map[string]any
 
-	// Start is when the gateway read the request; Timings records how long
-	// each stage (by name) and "upstream" took.
+	// Start is when the gateway read the request, End when it finished
+	// (set before the observers run); Timings records how long each stage
+	// (by name) and "upstream" took.
 	Start   time.Time
+	End     time.Time
 	Timings []Timing
 
 	// Upstream is how long the last attempt took to the upstream's
@@ -158,6 +160,19 @@ func (ex *Exchange) RouteConfig() config.Route {
 	}
 	return ex.rt.cfg
 }
+
+// RouteService returns the name of the service the matched route forwards
+// to ("" for direct answers and unrouted requests).
+func (ex *Exchange) RouteService() string {
+	if ex.rt == nil {
+		return ex.Service
+	}
+	return ex.rt.cfg.Service
+}
+
+// Routed reports whether the exchange matched a route (and so went through
+// the request stages).
+func (ex *Exchange) Routed() bool { return ex.rt != nil }
 
 // ServiceConfig returns the configuration of the service the route forwards
 // to (zero for routes that answer directly).

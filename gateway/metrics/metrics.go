@@ -4,9 +4,8 @@
 // and latency histograms for the total time, the upstream's time and the
 // gateway's overhead (total minus upstream) with p50, p95, p99 and p999.
 //
-// Histograms are HdrHistogram (two significant figures: 1% relative error
-// at most), split into shards chosen round-robin and merged on read, so
-// recording takes a shard's lock, never a global one. Series are bounded:
+// Histograms are high-dynamic-range and log-linear (hist.go: 0.4% relative
+// error at most) with atomic counters, so recording takes no lock at all. Series are bounded:
 // one per route (routes are bounded by the configuration), each with a fixed
 // memory footprint. Reset starts a new window; lifetime totals stay.
 //
@@ -15,22 +14,14 @@
 package metrics
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/raygate/raygate/gateway"
-)
-
-// Histogram bounds: 1 µs to 10 minutes, two significant figures.
-const (
-	histMin     = 1
-	histMax     = int64(10 * time.Minute / time.Microsecond)
-	histSigFigs = 2
-	shards      = 2
+	"github.com/raygate/raygate/gateway/config"
 )
 
 // Metrics is the observer stage.
@@ -45,11 +36,15 @@ type Metrics struct {
 	overflow atomic.Uint64
 
 	AccessLog *AccessLog
+
+	stop chan struct{}
+	once sync.Once
 }
 
 var (
-	_ gateway.Observer     = (*Metrics)(nil)
-	_ gateway.RequestStage = (*Metrics)(nil)
+	_ gateway.Observer      = (*Metrics)(nil)
+	_ gateway.RequestStage  = (*Metrics)(nil)
+	_ gateway.RouteCompiler = (*Metrics)(nil)
 )
 
 // Options configure the stage.
@@ -68,112 +63,148 @@ func New(opts Options) *Metrics {
 	if opts.MaxSeries == 0 {
 		opts.MaxSeries = 1024
 	}
-	return &Metrics{now: opts.Now, maxSeries: opts.MaxSeries, started: opts.Now()}
+	m := &Metrics{now: opts.Now, maxSeries: opts.MaxSeries, started: opts.Now(), stop: make(chan struct{})}
+	go m.sampler()
+	return m
 }
+
+// nShards spreads a series' hot counters over cache lines, a shard picked
+// at random per record, so cores rarely write the same line; reads add the
+// shards up.
+const nShards = 16
 
 // series is one route's figures.
 type series struct {
 	route, service string
+	shards         [nShards]counters
+	reasons        sync.Map // gateway-generated problem kind -> *atomic.Uint64
+	rates          rates
 
-	// lifetime totals
+	win atomic.Pointer[window]
+}
+
+// counters are one shard's lifetime totals.
+type counters struct {
 	requests atomic.Uint64
 	class    [6]atomic.Uint64 // by status / 100 (index 0: no status)
 	bytesIn  atomic.Uint64
 	bytesOut atomic.Uint64
-	inflight atomic.Int64
-	reasons  sync.Map // gateway-generated problem kind -> *atomic.Uint64
+	inflight atomic.Int64 // a shard's share may be negative: the sum is right
+	_        [48]byte     // 128 bytes: shards never share a cache line
+}
 
-	win atomic.Pointer[window]
+func (s *series) sum(f func(c *counters) uint64) uint64 {
+	var n uint64
+	for i := range s.shards {
+		n += f(&s.shards[i])
+	}
+	return n
+}
+
+func (s *series) inFlight() int64 {
+	var n int64
+	for i := range s.shards {
+		n += s.shards[i].inflight.Load()
+	}
+	return n
 }
 
 // window is what Reset starts afresh.
 type window struct {
 	start    time.Time
-	total    *shardedHist
-	upstream *shardedHist
-	overhead *shardedHist
-	rate     rateRing
+	total    hist
+	upstream hist
+	overhead hist
+	shards   [nShards]windowShard
 }
 
-func newWindow(now time.Time) *window {
-	return &window{start: now, total: newShardedHist(), upstream: newShardedHist(), overhead: newShardedHist()}
+type windowShard struct {
+	sumTotal, sumUp, sumOver atomic.Uint64 // microseconds
+	_                        [40]byte
 }
 
-type shard struct {
-	mu sync.Mutex
-	h  *hdrhistogram.Histogram
-	_  [40]byte // keep shards on separate cache lines
-}
-
-type shardedHist struct {
-	next   atomic.Uint32
-	shards [shards]shard
-}
-
-func newShardedHist() *shardedHist {
-	s := &shardedHist{}
-	for i := range s.shards {
-		s.shards[i].h = hdrhistogram.New(histMin, histMax, histSigFigs)
+func (w *window) sums() (total, up, over uint64) {
+	for i := range w.shards {
+		total += w.shards[i].sumTotal.Load()
+		up += w.shards[i].sumUp.Load()
+		over += w.shards[i].sumOver.Load()
 	}
-	return s
+	return
 }
 
-func (s *shardedHist) record(d time.Duration) {
-	v := int64(d / time.Microsecond)
-	v = min(max(v, histMin), histMax)
-	sh := &s.shards[s.next.Add(1)%shards]
-	sh.mu.Lock()
-	sh.h.RecordValue(v)
-	sh.mu.Unlock()
-}
+func newWindow(now time.Time) *window { return &window{start: now} }
 
-// merged returns one histogram of every shard.
-func (s *shardedHist) merged() *hdrhistogram.Histogram {
-	out := hdrhistogram.New(histMin, histMax, histSigFigs)
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.Lock()
-		out.Merge(sh.h)
-		sh.mu.Unlock()
+// rates are sampled off the request path: once a second the sampler
+// reads each series' cumulative counts, and rates are differences between
+// samples, so recording a request writes nothing for them.
+type rates struct {
+	mu      sync.Mutex
+	samples [61]struct {
+		at               time.Time
+		requests, errors uint64
 	}
-	return out
+	next int
+	n    int
 }
 
-// rateRing counts requests and errors per second over the last minute.
-type rateRing struct {
-	secs [60]struct {
-		sec      atomic.Int64
-		requests atomic.Uint64
-		errors   atomic.Uint64
-	}
+func (r *rates) sample(at time.Time, requests, errors uint64) {
+	r.mu.Lock()
+	r.samples[r.next] = struct {
+		at               time.Time
+		requests, errors uint64
+	}{at, requests, errors}
+	r.next = (r.next + 1) % len(r.samples)
+	r.n = min(r.n+1, len(r.samples))
+	r.mu.Unlock()
 }
 
-func (r *rateRing) add(now time.Time, failed bool) {
-	sec := now.Unix()
-	b := &r.secs[sec%60]
-	if old := b.sec.Load(); old != sec && b.sec.CompareAndSwap(old, sec) {
-		b.requests.Store(0)
-		b.errors.Store(0)
+// over returns requests and errors per second over the last n seconds of
+// samples (fewer while the series is young).
+func (r *rates) over(n int) (rps, eps float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.n < 2 {
+		return 0, 0
 	}
-	b.requests.Add(1)
-	if failed {
-		b.errors.Add(1)
+	k := min(n, r.n-1)
+	last := r.samples[(r.next-1+len(r.samples))%len(r.samples)]
+	first := r.samples[(r.next-1-k+2*len(r.samples))%len(r.samples)]
+	d := last.at.Sub(first.at).Seconds()
+	if d <= 0 {
+		return 0, 0
 	}
+	return float64(last.requests-first.requests) / d, float64(last.errors-first.errors) / d
 }
 
-// over returns requests and errors per second over the last n full seconds.
-func (r *rateRing) over(now time.Time, n int) (rps, eps float64) {
-	cur := now.Unix()
-	var req, errs uint64
-	for i := range r.secs {
-		b := &r.secs[i]
-		s := b.sec.Load()
-		if s < cur && s >= cur-int64(n) {
-			req += b.requests.Load()
-			errs += b.errors.Load()
+// sampler feeds every series' rates once a second until Close.
+func (m *Metrics) sampler() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case now := <-t.C:
+			m.SampleRates(now)
 		}
 	}
-	return float64(req) / float64(n), float64(errs) / float64(n)
+}
+
+// SampleRates takes one rate sample of every series (the sampler calls it
+// every second; tests call it to drive time).
+func (m *Metrics) SampleRates(now time.Time) {
+	m.series.Range(func(_, v any) bool {
+		s := v.(*series)
+		req := s.sum(func(c *counters) uint64 { return c.requests.Load() })
+		errs := s.sum(func(c *counters) uint64 { return c.class[5].Load() + c.class[0].Load() })
+		s.rates.sample(now, req, errs)
+		return true
+	})
+}
+
+// Close stops the rate sampler.
+func (m *Metrics) Close() {
+	m.once.Do(func() { close(m.stop) })
 }
 
 func (m *Metrics) seriesFor(route, service string) *series {
@@ -197,40 +228,41 @@ func (*Metrics) Name() string { return "metrics" }
 
 // Observe implements gateway.Observer: one exchange, recorded once.
 func (m *Metrics) Observe(ex *gateway.Exchange) {
-	route := ex.Route
-	if route == "" {
-		route = "(no route)"
-	}
-	if counted, ok := ex.Values["metrics"].(*series); ok {
-		counted.inflight.Add(-1)
-	}
-	service := ex.Service
-	if service == "" {
-		service = ex.RouteConfig().Service
-	}
-	s := m.seriesFor(route, service)
+	s := m.seriesOf(ex)
 	if s == nil {
 		m.overflow.Add(1)
 	} else {
-		now := m.now()
+		now := ex.End
+		if now.IsZero() {
+			now = m.now()
+		}
 		total := now.Sub(ex.Start)
-		s.requests.Add(1)
-		s.class[min(max(ex.Status/100, 0), 5)].Add(1)
-		s.bytesIn.Add(uint64(max(ex.BytesIn, 0)))
-		s.bytesOut.Add(uint64(max(ex.BytesOut, 0)))
+		i := rand.Uint32() % nShards
+		c := &s.shards[i]
+		c.requests.Add(1)
+		c.class[min(max(ex.Status/100, 0), 5)].Add(1)
+		if ex.BytesIn > 0 {
+			c.bytesIn.Add(uint64(ex.BytesIn))
+		}
+		if ex.BytesOut > 0 {
+			c.bytesOut.Add(uint64(ex.BytesOut))
+		}
+		if ex.Routed() {
+			c.inflight.Add(-1) // paired with OnRequest
+		}
 		if kind := ex.Problem; kind != "" {
 			c, _ := s.reasons.LoadOrStore(kind, new(atomic.Uint64))
 			c.(*atomic.Uint64).Add(1)
 		}
 		w := s.win.Load()
-		w.total.record(total)
+		ws := &w.shards[i]
+		ws.sumTotal.Add(uint64(w.total.record(total)))
 		if ex.Upstream > 0 {
-			w.upstream.record(ex.Upstream)
-			w.overhead.record(total - ex.Upstream)
+			ws.sumUp.Add(uint64(w.upstream.record(ex.Upstream)))
+			ws.sumOver.Add(uint64(w.overhead.record(total - ex.Upstream)))
 		} else {
-			w.overhead.record(total)
+			ws.sumOver.Add(uint64(w.overhead.record(total)))
 		}
-		w.rate.add(now, ex.Status >= 500 || ex.Status == 0)
 	}
 	if m.AccessLog != nil {
 		m.AccessLog.log(ex)
@@ -239,15 +271,30 @@ func (m *Metrics) Observe(ex *gateway.Exchange) {
 
 // OnRequest implements gateway.RequestStage: the route's request is in
 // flight until Observe.
+// The stage is first in the pipeline, so every routed exchange passes here
+// and Observe can pair its decrement without per-request state.
 func (m *Metrics) OnRequest(_ http.ResponseWriter, ex *gateway.Exchange) error {
-	if s := m.seriesFor(ex.Route, ex.RouteConfig().Service); s != nil {
-		s.inflight.Add(1)
-		if ex.Values == nil {
-			ex.Values = map[string]any{}
-		}
-		ex.Values["metrics"] = s
+	if s := m.seriesOf(ex); s != nil {
+		s.shards[rand.Uint32()%nShards].inflight.Add(1)
 	}
 	return nil
+}
+
+// CompileRoute implements gateway.RouteCompiler: a route's series is found
+// through the route itself, with no map lookup per request.
+func (m *Metrics) CompileRoute(r *config.Route) (any, error) {
+	return m.seriesFor(r.Name, r.Service), nil
+}
+
+func (m *Metrics) seriesOf(ex *gateway.Exchange) *series {
+	if s, ok := ex.RouteData(m).(*series); ok && s != nil {
+		return s
+	}
+	route := ex.Route
+	if route == "" {
+		route = "(no route)"
+	}
+	return m.seriesFor(route, ex.RouteService())
 }
 
 // Reset starts a new window on every series: histograms and rates start

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -58,28 +57,18 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descOverflow, prometheus.CounterValue, float64(snap.Overflow))
 }
 
-func histogram(d *prometheus.Desc, h *hdrhistogram.Histogram, labels []string) prometheus.Metric {
+func histogram(d *prometheus.Desc, h *snapshot, labels []string) prometheus.Metric {
 	buckets := make(map[float64]uint64, len(DurationBuckets))
-	for _, bar := range h.Distribution() {
-		if bar.Count == 0 {
-			continue
-		}
-		upper := float64(bar.To) / 1e6 // microseconds to seconds
-		for _, b := range DurationBuckets {
-			if upper <= b {
-				buckets[b] += uint64(bar.Count)
-			}
-		}
+	for _, b := range DurationBuckets {
+		buckets[b] = h.countBelow(int64(b * 1e6))
 	}
-	sum := h.Mean() * float64(h.TotalCount()) / 1e6
-	return prometheus.MustNewConstHistogram(d, uint64(h.TotalCount()), sum, buckets, labels...)
+	return prometheus.MustNewConstHistogram(d, h.total, float64(h.sum)/1e6, buckets, labels...)
 }
 
-func summary(d *prometheus.Desc, h *hdrhistogram.Histogram, labels []string) prometheus.Metric {
+func summary(d *prometheus.Desc, h *snapshot, labels []string) prometheus.Metric {
 	q := map[float64]float64{}
 	for _, p := range []float64{0.5, 0.95, 0.99, 0.999} {
-		q[p] = float64(h.ValueAtQuantile(p*100)) / 1e6
+		q[p] = float64(h.quantile(p)) / 1e6
 	}
-	sum := h.Mean() * float64(h.TotalCount()) / 1e6
-	return prometheus.MustNewConstSummary(d, uint64(h.TotalCount()), sum, q, labels...)
+	return prometheus.MustNewConstSummary(d, h.total, float64(h.sum)/1e6, q, labels...)
 }

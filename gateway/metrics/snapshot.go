@@ -5,8 +5,6 @@ import (
 	"sort"
 	"sync/atomic"
 	"time"
-
-	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // Latency summarises a histogram, in milliseconds.
@@ -21,13 +19,13 @@ type Latency struct {
 	Max   float64 `json:"max_ms"`
 }
 
-func summarise(h *hdrhistogram.Histogram) Latency {
+func summarise(h *snapshot) Latency {
 	ms := func(us int64) float64 { return float64(us) / 1000 }
-	if h.TotalCount() == 0 {
+	if h.total == 0 {
 		return Latency{}
 	}
-	return Latency{Count: h.TotalCount(), Min: ms(h.Min()), Mean: h.Mean() / 1000, Max: ms(h.Max()),
-		P50: ms(h.ValueAtQuantile(50)), P95: ms(h.ValueAtQuantile(95)), P99: ms(h.ValueAtQuantile(99)), P999: ms(h.ValueAtQuantile(99.9))}
+	return Latency{Count: int64(h.total), Min: ms(h.minUS), Mean: h.mean() / 1000, Max: ms(h.maxUS),
+		P50: ms(h.quantile(0.50)), P95: ms(h.quantile(0.95)), P99: ms(h.quantile(0.99)), P999: ms(h.quantile(0.999))}
 }
 
 // Figures are one route's or service's numbers.
@@ -48,7 +46,7 @@ type Figures struct {
 	Overhead  Latency           `json:"gateway_overhead"`
 	Window    time.Time         `json:"window_start"`
 
-	hTotal, hUp, hOver *hdrhistogram.Histogram
+	hTotal, hUp, hOver *snapshot
 }
 
 // Runtime are the Go runtime's figures.
@@ -77,11 +75,15 @@ var classNames = []string{"none", "1xx", "2xx", "3xx", "4xx", "5xx"}
 
 func (m *Metrics) figures(s *series, now time.Time) Figures {
 	w := s.win.Load()
-	f := Figures{Name: s.route, Service: s.service, Requests: s.requests.Load(), Classes: map[string]uint64{},
-		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(), InFlight: s.inflight.Load(), Window: w.start,
-		hTotal: w.total.merged(), hUp: w.upstream.merged(), hOver: w.overhead.merged()}
-	for i := range s.class {
-		if n := s.class[i].Load(); n > 0 {
+	st, su, so := w.sums()
+	f := Figures{Name: s.route, Service: s.service, Classes: map[string]uint64{}, Window: w.start,
+		Requests: s.sum(func(c *counters) uint64 { return c.requests.Load() }),
+		BytesIn:  s.sum(func(c *counters) uint64 { return c.bytesIn.Load() }),
+		BytesOut: s.sum(func(c *counters) uint64 { return c.bytesOut.Load() }),
+		InFlight: s.inFlight(),
+		hTotal:   w.total.snapshot(st), hUp: w.upstream.snapshot(su), hOver: w.overhead.snapshot(so)}
+	for i := range classNames {
+		if n := s.sum(func(c *counters) uint64 { return c.class[i].Load() }); n > 0 {
 			f.Classes[classNames[i]] = n
 		}
 	}
@@ -93,7 +95,7 @@ func (m *Metrics) figures(s *series, now time.Time) Figures {
 		return true
 	})
 	for i, n := range []int{1, 10, 60} {
-		f.RPS[i], f.EPS[i] = w.rate.over(now, n)
+		f.RPS[i], f.EPS[i] = s.rates.over(n)
 	}
 	return f
 }
@@ -124,9 +126,9 @@ func (f *Figures) add(g Figures) {
 		f.RPS[i] += g.RPS[i]
 		f.EPS[i] += g.EPS[i]
 	}
-	f.hTotal.Merge(g.hTotal)
-	f.hUp.Merge(g.hUp)
-	f.hOver.Merge(g.hOver)
+	f.hTotal.merge(g.hTotal)
+	f.hUp.merge(g.hUp)
+	f.hOver.merge(g.hOver)
 	if f.Window.IsZero() || g.Window.Before(f.Window) {
 		f.Window = g.Window
 	}
@@ -145,9 +147,7 @@ func (m *Metrics) Snapshot() Snapshot {
 		}
 		sf := byService[name]
 		if sf == nil {
-			sf = &Figures{Name: name, Classes: map[string]uint64{},
-				hTotal: hdrhistogram.New(histMin, histMax, histSigFigs), hUp: hdrhistogram.New(histMin, histMax, histSigFigs),
-				hOver: hdrhistogram.New(histMin, histMax, histSigFigs)}
+			sf = &Figures{Name: name, Classes: map[string]uint64{}, hTotal: &snapshot{}, hUp: &snapshot{}, hOver: &snapshot{}}
 			byService[name] = sf
 		}
 		sf.add(f)

@@ -107,5 +107,6 @@ func (s *System) metricsRoutes(mux *http.ServeMux) {
 // Close stops background work.
 func (s *System) Close() {
 	s.Gateway.Close()
+	s.Metrics.Close()
 	s.Auth.Close()
 }
