@@ -45,12 +45,13 @@ func freePort(t *testing.T) int {
 
 // guest is one booted image.
 type guest struct {
-	t       *testing.T
-	target  string
-	port    int
-	stdin   io.WriteCloser
-	log     *qemu.Log
-	started time.Time
+	t         *testing.T
+	target    string
+	port      int
+	adminPort int
+	stdin     io.WriteCloser
+	log       *qemu.Log
+	started   time.Time
 }
 
 // buildImage runs `make image` for target with cfg embedded into dir.
@@ -70,9 +71,10 @@ func buildImage(t *testing.T, target, cfg, dir string) string {
 // boot starts QEMU on image; the guest is killed when the test ends.
 func boot(t *testing.T, target, image string) *guest {
 	t.Helper()
-	g := &guest{t: t, target: target, port: freePort(t), log: &qemu.Log{}}
+	g := &guest{t: t, target: target, port: freePort(t), adminPort: freePort(t), log: &qemu.Log{}}
 	accel := os.Getenv("RAYGATE_ACCEL") // default: software emulation
-	bin, args, err := qemu.Args(qemu.Options{Target: target, Image: image, Accel: accel, HostPort: g.port, GuestPort: 80, NoReboot: true})
+	bin, args, err := qemu.Args(qemu.Options{Target: target, Image: image, Accel: accel, HostPort: g.port, GuestPort: 80,
+		Extra: [][2]int{{g.adminPort, 9901}}, NoReboot: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +174,7 @@ func testImage(t *testing.T, target string) {
 	cfg := filepath.Join(dir, "config.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`network: {address: 10.0.0.1/24, gateway: 10.0.0.2, resolver: "10.0.0.2:`+dnsPort+`"}
 listeners: [{address: ":80"}]
-admin: {address: "127.0.0.1:9901"}
+admin: {address: ":9901", token: "image-test-admin-token"}
 resilience:
   policies: [{name: guarded, breaker: {consecutive_failures: 5, open: 1m}}]
 auth:
@@ -406,6 +408,34 @@ services:
 	}
 	if out := g.run("apimetrics latency host"); !strings.Contains(out, "overhead") {
 		t.Errorf("apimetrics latency:\n%s", out)
+	}
+
+	// the admin listener: Prometheus text, the JSON snapshot and the
+	// dashboard, served by the image
+	adminGet := func(path string, token bool) (int, string) {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", g.adminPort, path), nil)
+		if token {
+			req.Header.Set("Authorization", "Bearer image-test-admin-token")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := adminGet("/metrics", false); code != 401 {
+		t.Errorf("admin API without token: %d", code)
+	}
+	if code, body := adminGet("/metrics", true); code != 200 || !strings.Contains(body, `raygate_requests_total{route="api",service="host"}`) || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("/metrics: %d\n%.600s", code, body)
+	}
+	if code, body := adminGet("/admin/metrics.json", true); code != 200 || !strings.Contains(body, `"services"`) {
+		t.Errorf("/admin/metrics.json: %d %.300s", code, body)
+	}
+	if code, body := adminGet("/dashboard/", false); code != 200 || !strings.Contains(body, "<canvas") {
+		t.Errorf("/dashboard/: %d", code)
 	}
 
 	// 1 MiB down through the gateway
