@@ -283,7 +283,7 @@ const (
 
 // Metrics configures the monitoring stage.
 type Metrics struct {
-	// MaxSeries bounds the per-route series (default 1024).
+	// MaxSeries bounds the per-route series (default 512; about 42 KB each).
 	MaxSeries int `yaml:"max_series,omitempty" json:"max_series"`
 	// AccessLog, when set, writes one line per request (the console in the
 	// image, stderr in hosted mode).

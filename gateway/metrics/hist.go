@@ -8,9 +8,10 @@ import (
 
 // hist is a high-dynamic-range histogram of microseconds with atomic
 // counters, recorded without a lock. It is log-linear like HdrHistogram:
-// values below 128 have a bucket each; above, every power of two is cut into
-// 128 buckets, so a bucket is at most 1/128 of its values wide and the
-// midpoint reported for a percentile is within 0.4% of any value in it.
+// values below 64 have a bucket each; above, every power of two is cut into
+// 64 buckets, so a bucket is at most 1/64 of its values wide and the
+// midpoint reported for a percentile is within 0.8% of any value in it.
+// A histogram takes 12.8 KB.
 //
 // It is our own rather than hdrhistogram-go because recording is on every
 // request's path: that library's histogram needs a lock around each record
@@ -24,7 +25,7 @@ type hist struct {
 }
 
 const (
-	subBits     = 7
+	subBits     = 6
 	subCount    = 1 << subBits
 	histMaxUS   = int64(10 * time.Minute / time.Microsecond)
 	histBuckets = (31 - subBits + 1) * subCount // values below 2^31 µs
