@@ -37,7 +37,7 @@ LDFLAGS := -T $(TEXT_START) -R 0x1000 -X main.Version=$(VERSION)
 FUZZ_TARGETS := ./gateway/config:FuzzParse ./gateway/route:FuzzNormalize ./gateway/route:FuzzLookup ./gateway/auth:FuzzCredentials
 FUZZTIME     ?= 2m
 
-.PHONY: all image qemu run test test-hosted test-image fuzz clean check-compiler FORCE
+.PHONY: all image qemu run test test-hosted test-image fuzz bench bench-setup clean check-compiler FORCE
 
 all: image
 
@@ -106,6 +106,19 @@ fuzz:
 
 test-image:
 	go test -count=1 -tags imagetest -timeout 20m -v ./tools/imagetest/
+
+# The peers run from their Debian packages; the packages' own services are
+# stopped (the benchmark starts each peer on a loopback port of its own).
+bench-setup:
+	@need=""; for p in nginx:nginx-light haproxy:haproxy caddy:caddy wrk:wrk taskset:util-linux; do \
+	  command -v $${p%%:*} >/dev/null || need="$$need $${p##*:}"; done; \
+	if [ -n "$$need" ]; then \
+	  echo "bench: installing$$need"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need; \
+	  for s in nginx haproxy caddy; do service $$s stop >/dev/null 2>&1 || true; done; \
+	fi
+
+bench: bench-setup
+	go run ./tools/bench -out bench/RESULTS.md
 
 clean:
 	rm -rf $(OUT)

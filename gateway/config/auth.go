@@ -136,7 +136,8 @@ type BasicUser struct {
 
 // Lockout slows down credential guessing.
 type Lockout struct {
-	// MaxFailures within Window lock the client or credential out (default 10).
+	// MaxFailures within Window lock the client or credential out (default
+	// 10; a negative value turns lockouts off).
 	MaxFailures int `yaml:"max_failures,omitempty" json:"max_failures"`
 	// Window is the span failures are counted over (default 1m).
 	Window Duration `yaml:"window,omitempty" json:"window"`

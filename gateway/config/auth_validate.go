@@ -223,8 +223,8 @@ func (c *Config) validateAuth() error {
 		}
 	}
 	l := a.Lockout
-	if l.MaxFailures < 0 || l.MaxTracked < 0 {
-		return errorf("auth.lockout", "values must not be negative")
+	if l.MaxTracked < 0 {
+		return errorf("auth.lockout.max_tracked", "must not be negative")
 	}
 	for i, r := range c.Routes {
 		ra := r.Auth
