@@ -56,7 +56,13 @@ func (b *balancer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ex.inst, ex.Instance = in, in.Addr
 	ex.Attempts++
-	out := req.Clone(req.Context())
+	// A shallow copy with its own URL: the proxy's outbound request is
+	// already ours (its headers were cloned once), and each attempt only
+	// changes where it goes.
+	out := new(http.Request)
+	*out = *req
+	u := *req.URL
+	out.URL = &u
 	out.URL.Host = in.Addr
 	if !b.preserveHost {
 		out.Host = in.Addr

@@ -501,6 +501,16 @@ func TestJWKSRotationAndOutage(t *testing.T) {
 		t.Fatalf("rotated key: %d %s", r.status, r.body)
 	}
 
+	// a token reused for a long time: verified once, then served from the
+	// cache of checked tokens, which must not outlive the key set
+	long := "Bearer " + mint(map[string]any{"alg": "RS256", "kid": "one"},
+		claims(f.clock.Now(), map[string]any{"iss": nil, "aud": nil, "exp": f.clock.Now().Add(time.Hour).Unix()}), rs256(k1))
+	for i := 0; i < 3; i++ {
+		if r := f.do(t, "GET", "/api/x", "Authorization", long); r.status != 200 {
+			t.Fatalf("long-lived token, use %d: %d", i, r.status)
+		}
+	}
+
 	// outage: fetches fail, the last good set keeps serving
 	mu.Lock()
 	down = true
@@ -520,6 +530,9 @@ func TestJWKSRotationAndOutage(t *testing.T) {
 	f.clock.Add(6 * time.Minute) // 11 minutes since the last good fetch
 	if r := f.do(t, "GET", "/api/x", "Authorization", tok("one", k1)); r.status != 401 || !strings.Contains(r.body, "stale") {
 		t.Fatalf("beyond max_stale: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "GET", "/api/x", "Authorization", long); r.status != 401 {
+		t.Fatalf("a cached token outlived the stale key set: %d", r.status)
 	}
 	// the issuer comes back: the next refresh restores service
 	mu.Lock()

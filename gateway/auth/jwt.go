@@ -54,6 +54,8 @@ type jwtVerifier struct {
 	client *http.Client
 
 	remote atomic.Pointer[keySet]
+	gen    atomic.Uint64 // bumped by every fetched key set: cached checks die with it
+	cache  *verifiedCache
 
 	refreshMu   sync.Mutex
 	lastAttempt time.Time // +checklocks:refreshMu
@@ -66,7 +68,7 @@ type jwtVerifier struct {
 }
 
 func newJWTVerifier(cfg *config.JWTAuth, client *http.Client, now func() time.Time) (*jwtVerifier, error) {
-	v := &jwtVerifier{cfg: cfg, now: now, static: map[string]*jwtKey{}, stop: make(chan struct{})}
+	v := &jwtVerifier{cfg: cfg, now: now, static: map[string]*jwtKey{}, stop: make(chan struct{}), cache: newVerifiedCache(defaultCacheMax)}
 	for _, k := range cfg.Keys {
 		key, err := staticKey(k)
 		if err != nil {
@@ -228,6 +230,7 @@ func (v *jwtVerifier) fetch() error {
 		return errors.New("JWKS holds no usable signing key")
 	}
 	v.remote.Store(ks)
+	v.gen.Add(1)
 	return nil
 }
 
@@ -310,6 +313,16 @@ func (v *jwtVerifier) lookup(kid string) (*jwtKey, error) {
 	return nil, errors.New("token names an unknown key")
 }
 
+// stale reports whether the fetched key set is past max_stale (a cached
+// check must not outlive the set it was made against).
+func (v *jwtVerifier) stale(now time.Time) bool {
+	if v.cfg.JWKS == nil {
+		return false
+	}
+	ks := v.remote.Load()
+	return ks != nil && now.Sub(ks.fetched) > v.cfg.JWKS.MaxStale.D()
+}
+
 type jwtHeader struct {
 	Alg  string          `json:"alg"`
 	Kid  string          `json:"kid"`
@@ -339,6 +352,11 @@ func parseHeader(token string) (*jwtHeader, error) {
 }
 
 func (v *jwtVerifier) verify(token string) (*identity, error) {
+	now := v.now()
+	gen := v.gen.Load()
+	if id, ok := v.cache.get(token, now, gen); ok && !v.stale(now) {
+		return id, nil
+	}
 	h, err := parseHeader(token)
 	if err != nil {
 		return nil, err
@@ -367,7 +385,11 @@ func (v *jwtVerifier) verify(token string) (*identity, error) {
 	if _, err := jwt.NewParser(opts...).ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return key.key, nil }); err != nil {
 		return nil, verifyError(err)
 	}
-	return claimsIdentity(claims, "jwt", v.cfg.RoleClaim, v.cfg.ScopeClaim, key.id), nil
+	id := claimsIdentity(claims, "jwt", v.cfg.RoleClaim, v.cfg.ScopeClaim, key.id)
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		v.cache.put(token, id, exp.Time, now, gen)
+	}
+	return id, nil
 }
 
 // verifyError words a golang-jwt error for the client, without echoing

@@ -33,6 +33,7 @@ type Issuer struct {
 	mu      sync.RWMutex
 	tokens  map[string]*TokenRecord // by id (jti), bounded by MaxTokens
 	revoked map[string]time.Time    // jti -> exp, bounded by MaxRevoked
+	cache   *verifiedCache          // signature checks; revocation is checked every time
 }
 
 // TokenRecord is what the gateway remembers of a token it issued. It never
@@ -50,7 +51,7 @@ const tokenIssuer = "raygate"
 
 // NewIssuer loads or generates the signing key.
 func NewIssuer(cfg *config.TokenAuth, now func() time.Time) (*Issuer, error) {
-	is := &Issuer{cfg: cfg, now: now, tokens: map[string]*TokenRecord{}, revoked: map[string]time.Time{}}
+	is := &Issuer{cfg: cfg, now: now, tokens: map[string]*TokenRecord{}, revoked: map[string]time.Time{}, cache: newVerifiedCache(defaultCacheMax)}
 	if cfg.KeyPEM != "" {
 		block, _ := pem.Decode([]byte(cfg.KeyPEM))
 		if block == nil {
@@ -155,6 +156,24 @@ func (is *Issuer) makeRoomLocked(now time.Time) error {
 }
 
 func (is *Issuer) verify(token string) (*identity, error) {
+	id, ok := is.cache.get(token, is.now(), 0)
+	if !ok {
+		var err error
+		if id, err = is.check(token); err != nil {
+			return nil, err
+		}
+	}
+	is.mu.RLock()
+	_, revoked := is.revoked[id.KeyID]
+	is.mu.RUnlock()
+	if revoked {
+		return nil, errors.New("token revoked")
+	}
+	return id, nil
+}
+
+// check verifies a token's signature and claims.
+func (is *Issuer) check(token string) (*identity, error) {
 	h, err := parseHeader(token)
 	if err != nil {
 		return nil, err
@@ -169,18 +188,15 @@ func (is *Issuer) verify(token string) (*identity, error) {
 	if err != nil {
 		return nil, verifyError(err)
 	}
-	is.mu.RLock()
-	_, revoked := is.revoked[c.ID]
-	is.mu.RUnlock()
-	if revoked {
-		return nil, errors.New("token revoked")
-	}
 	if _, ok := RolePerms[c.Role]; !ok {
 		return nil, errors.New("token has no valid role")
 	}
 	id := &identity{kind: "token"}
 	id.Subject, id.Role, id.KeyID = c.Subject, c.Role, c.ID
 	id.Permissions = uint32(RolePerms[c.Role])
+	if c.ExpiresAt != nil {
+		is.cache.put(token, id, c.ExpiresAt.Time, is.now(), 0)
+	}
 	return id, nil
 }
 

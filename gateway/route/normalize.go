@@ -47,6 +47,9 @@ func Normalize(escaped string) (string, error) {
 	if escaped[0] != '/' {
 		return "", ErrNotAbsolute
 	}
+	if isClean(escaped) {
+		return escaped, nil // the common case: nothing to do, nothing allocated
+	}
 	segs := make([]string, 0, 8)
 	trailing := false
 	rest := escaped[1:]
@@ -99,6 +102,28 @@ func Normalize(escaped string) (string, error) {
 		b.WriteByte('/')
 	}
 	return b.String(), nil
+}
+
+// isClean reports whether a path is already in normal form: no escapes,
+// no empty, "." or ".." segments, no backslash or control character.
+func isClean(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '%' || c == '\\' || c < 0x20 || c == 0x7f:
+			return false
+		case c == '/' && i+1 < len(p):
+			switch p[i+1] {
+			case '/':
+				return false
+			case '.':
+				rest := p[i+2:]
+				if rest == "" || rest[0] == '/' || rest == "." || (rest[0] == '.' && (len(rest) == 1 || rest[1] == '/')) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 func unhex(c byte) (byte, bool) {
