@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -249,6 +248,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer g.inflight.Add(-1)
 
 	ex := &Exchange{Request: r, Start: time.Now(), ID: requestID(r.Header.Get("X-Request-Id")), g: g}
+	ex.Timings = ex.timings[:0]
 	r.Header.Set("X-Request-Id", ex.ID)
 	w.Header().Set("X-Request-Id", ex.ID)
 	rw := &responseWriter{ResponseWriter: w}
@@ -265,11 +265,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ex.Path = p
 	m, ok, allowed := s.table.Lookup(&route.Request{
-		Method: r.Method,
-		Host:   hostOnly(r.Host),
-		Path:   p,
-		Header: r.Header,
-		Query:  queryFunc(r),
+		Method:   r.Method,
+		Host:     hostOnly(r.Host),
+		Path:     p,
+		Header:   r.Header,
+		RawQuery: r.URL.RawQuery,
 	})
 	ex.timed("route", t0)
 	if !ok {
@@ -555,14 +555,4 @@ func hostOnly(h string) string {
 		h = host
 	}
 	return strings.ToLower(strings.TrimSuffix(h, "."))
-}
-
-func queryFunc(r *http.Request) func(string) []string {
-	var q url.Values
-	return func(name string) []string {
-		if q == nil {
-			q = r.URL.Query()
-		}
-		return q[name]
-	}
 }

@@ -132,11 +132,12 @@ type Exchange struct {
 	Err      error
 	Problem  string
 
-	rt   *liveRoute
-	svc  *liveService
-	inst *balance.Instance
-	body *countingBody
-	g    *Gateway
+	timings [6]Timing // Timings' first backing array: no allocation per request
+	rt      *liveRoute
+	svc     *liveService
+	inst    *balance.Instance
+	body    *countingBody
+	g       *Gateway
 }
 
 // RouteData returns what st's CompileRoute made of the matched route.

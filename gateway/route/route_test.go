@@ -85,8 +85,7 @@ func req(method, target string, hdr ...string) *Request {
 	if host == "" {
 		host = "example.com"
 	}
-	q := u.Query()
-	return &Request{Method: method, Host: host, Path: p, Header: h, Query: func(n string) []string { return q[n] }}
+	return &Request{Method: method, Host: host, Path: p, Header: h, RawQuery: u.RawQuery}
 }
 
 func TestPrecedence(t *testing.T) {

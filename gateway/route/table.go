@@ -40,6 +40,7 @@ package route
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -390,8 +391,9 @@ type Request struct {
 	// Path is the normalised path (see Normalize).
 	Path   string
 	Header http.Header
-	// Query returns a query parameter's values; nil means none.
-	Query func(name string) []string
+	// RawQuery is the request's query string, parsed only if a route has
+	// query conditions.
+	RawQuery string
 }
 
 // Match is a lookup's result.
@@ -429,6 +431,7 @@ type lookup[T any] struct {
 	bestParams Params
 	done       bool
 	allowed    []string
+	query      url.Values // parsed on first need
 }
 
 // offer considers a candidate whose path matched; with no priorities in
@@ -464,11 +467,11 @@ func (l *lookup[T]) accept(e *entry[T]) bool {
 			return false
 		}
 	}
+	if len(e.Spec.Query) > 0 && l.query == nil {
+		l.query, _ = url.ParseQuery(r.RawQuery)
+	}
 	for k, v := range e.Spec.Query {
-		var got []string
-		if r.Query != nil {
-			got = r.Query(k)
-		}
+		got := l.query[k]
 		if len(got) == 0 || (v != "*" && !contains(got, v)) {
 			return false
 		}
