@@ -37,7 +37,7 @@ LDFLAGS := -T $(TEXT_START) -R 0x1000 -X main.Version=$(VERSION)
 FUZZ_TARGETS := ./gateway/config:FuzzParse ./gateway/route:FuzzNormalize ./gateway/route:FuzzLookup ./gateway/auth:FuzzCredentials
 FUZZTIME     ?= 2m
 
-.PHONY: all image qemu run test test-hosted test-image fuzz bench bench-setup clean check-compiler FORCE
+.PHONY: all image qemu run test test-hosted test-image fuzz bench bench-setup bench-image clean check-compiler FORCE
 
 all: image
 
@@ -119,6 +119,10 @@ bench-setup:
 
 bench: bench-setup
 	go run ./tools/bench -out bench/RESULTS.md
+
+# The image's footprint: sizes, boot timeline, heap, req/s through QEMU.
+bench-image:
+	RAYGATE_BENCH_IMAGE=1 go test -count=1 -tags imagetest -timeout 30m -run Footprint -v ./tools/imagetest/
 
 clean:
 	rm -rf $(OUT)
