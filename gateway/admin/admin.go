@@ -48,13 +48,13 @@ func Handler(g *gateway.Gateway, token string, mounts ...Mount) http.Handler {
 	}
 	mux.HandleFunc("GET /admin/status", func(w http.ResponseWriter, r *http.Request) {
 		st := g.Stats()
-		writeJSON(w, http.StatusOK, map[string]any{
+		WriteJSON(w, http.StatusOK, map[string]any{
 			"uptime_seconds": st.Uptime.Seconds(), "requests": st.Requests, "errors": st.Errors,
 			"in_flight": st.InFlight, "routes": st.Routes, "services": st.Services, "config_version": st.Version,
 		})
 	})
 	mux.HandleFunc("GET /admin/routes", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, g.Routes())
+		WriteJSON(w, http.StatusOK, g.Routes())
 	})
 	mux.HandleFunc("POST /admin/routes", func(w http.ResponseWriter, r *http.Request) {
 		body, ok := readBody(w, r)
@@ -71,7 +71,7 @@ func Handler(g *gateway.Gateway, token string, mounts ...Mount) http.Handler {
 		result(w, r, g.RemoveRoute(r.PathValue("name")), http.StatusOK)
 	})
 	mux.HandleFunc("GET /admin/services", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, g.Services())
+		WriteJSON(w, http.StatusOK, g.Services())
 	})
 	mux.HandleFunc("POST /admin/services", func(w http.ResponseWriter, r *http.Request) {
 		body, ok := readBody(w, r)
@@ -91,7 +91,7 @@ func Handler(g *gateway.Gateway, token string, mounts ...Mount) http.Handler {
 		var req struct {
 			Strategy string `json:"strategy"`
 		}
-		if !readJSON(w, r, &req) {
+		if !ReadJSON(w, r, &req) {
 			return
 		}
 		result(w, r, g.SetStrategy(r.PathValue("name"), req.Strategy), http.StatusOK)
@@ -100,7 +100,7 @@ func Handler(g *gateway.Gateway, token string, mounts ...Mount) http.Handler {
 		var req struct {
 			Weight *int `json:"weight"`
 		}
-		if !readJSON(w, r, &req) {
+		if !ReadJSON(w, r, &req) {
 			return
 		}
 		if req.Weight == nil || *req.Weight < 0 || *req.Weight > 1000 {
@@ -114,7 +114,7 @@ func Handler(g *gateway.Gateway, token string, mounts ...Mount) http.Handler {
 			Address string `json:"address"`
 			Weight  *int   `json:"weight"`
 		}
-		if !readJSON(w, r, &req) {
+		if !ReadJSON(w, r, &req) {
 			return
 		}
 		weight := 1
@@ -145,7 +145,7 @@ func Handler(g *gateway.Gateway, token string, mounts ...Mount) http.Handler {
 				out = append(out, inst{s.Name, in})
 			}
 		}
-		writeJSON(w, http.StatusOK, out)
+		WriteJSON(w, http.StatusOK, out)
 	})
 	mux.HandleFunc("GET /admin/config", func(w http.ResponseWriter, r *http.Request) {
 		data, err := g.Config().Marshal()
@@ -198,7 +198,7 @@ func readBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 // missing name 404, anything else the caller got wrong 400.
 func result(w http.ResponseWriter, r *http.Request, err error, okStatus int) {
 	if err == nil {
-		writeJSON(w, okStatus, map[string]string{"status": "ok"})
+		WriteJSON(w, okStatus, map[string]string{"status": "ok"})
 		return
 	}
 	switch msg := err.Error(); {
@@ -211,18 +211,22 @@ func result(w http.ResponseWriter, r *http.Request, err error, okStatus int) {
 	}
 }
 
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+// ReadJSON decodes a request body of at most 1 MiB into v, refusing
+// unknown fields; on failure it answers 400 and returns false.
+func ReadJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := dec.Decode(v); err != nil && err != io.EOF { // an empty body sets nothing
 		problem.Write(w, r, http.StatusBadRequest, "invalid", "body is not the expected JSON object: "+err.Error())
 		return false
 	}
 	return true
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers with v as indented JSON, never cached.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -1,11 +1,10 @@
 package auth
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"time"
 
+	"github.com/raygate/raygate/gateway/admin"
 	"github.com/raygate/raygate/gateway/problem"
 )
 
@@ -26,7 +25,7 @@ func (a *Auth) AdminRoutes(mux *http.ServeMux) {
 			return
 		}
 		list, c := a.tokens.Tokens(r.URL.Query().Get("subject"))
-		writeJSON(w, http.StatusOK, map[string]any{"active": c.Active, "expired": c.Expired, "revoked": c.Revoked, "tokens": list})
+		admin.WriteJSON(w, http.StatusOK, map[string]any{"active": c.Active, "expired": c.Expired, "revoked": c.Revoked, "tokens": list})
 	})
 	mux.HandleFunc("POST /admin/auth/tokens", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
@@ -34,7 +33,7 @@ func (a *Auth) AdminRoutes(mux *http.ServeMux) {
 			Role    string `json:"role"`
 			TTL     string `json:"ttl"`
 		}
-		if !a.needTokens(w, r) || !readJSON(w, r, &req) {
+		if !a.needTokens(w, r) || !admin.ReadJSON(w, r, &req) {
 			return
 		}
 		ttl, ok := parseTTL(w, r, req.TTL)
@@ -42,17 +41,13 @@ func (a *Auth) AdminRoutes(mux *http.ServeMux) {
 			return
 		}
 		tok, rec, err := a.tokens.Issue(req.Subject, req.Role, ttl)
-		if err != nil {
-			problem.Write(w, r, http.StatusBadRequest, "invalid", err.Error())
-			return
-		}
-		writeJSON(w, http.StatusCreated, map[string]any{"token": tok, "record": rec})
+		tokenAnswer(w, r, tok, rec, err, http.StatusBadRequest)
 	})
 	mux.HandleFunc("POST /admin/auth/tokens/{id}/refresh", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			TTL string `json:"ttl"`
 		}
-		if !a.needTokens(w, r) || !readJSON(w, r, &req) {
+		if !a.needTokens(w, r) || !admin.ReadJSON(w, r, &req) {
 			return
 		}
 		ttl, ok := parseTTL(w, r, req.TTL)
@@ -60,11 +55,7 @@ func (a *Auth) AdminRoutes(mux *http.ServeMux) {
 			return
 		}
 		tok, rec, err := a.tokens.Refresh(r.PathValue("id"), ttl)
-		if err != nil {
-			problem.Write(w, r, http.StatusConflict, "conflict", err.Error())
-			return
-		}
-		writeJSON(w, http.StatusCreated, map[string]any{"token": tok, "record": rec})
+		tokenAnswer(w, r, tok, rec, err, http.StatusConflict)
 	})
 	mux.HandleFunc("DELETE /admin/auth/tokens/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !a.needTokens(w, r) {
@@ -74,13 +65,13 @@ func (a *Auth) AdminRoutes(mux *http.ServeMux) {
 			problem.Write(w, r, http.StatusNotFound, "not-found", err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "revoked"})
+		admin.WriteJSON(w, http.StatusOK, map[string]string{"status": "revoked"})
 	})
 	mux.HandleFunc("GET /admin/auth/keys", func(w http.ResponseWriter, r *http.Request) {
 		if !a.needKeys(w, r) {
 			return
 		}
-		writeJSON(w, http.StatusOK, a.keys.Keys())
+		admin.WriteJSON(w, http.StatusOK, a.keys.Keys())
 	})
 	mux.HandleFunc("POST /admin/auth/keys", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
@@ -91,7 +82,7 @@ func (a *Auth) AdminRoutes(mux *http.ServeMux) {
 			Routes      []string `json:"routes"`
 			TTL         string   `json:"ttl"`
 		}
-		if !a.needKeys(w, r) || !readJSON(w, r, &req) {
+		if !a.needKeys(w, r) || !admin.ReadJSON(w, r, &req) {
 			return
 		}
 		ttl, ok := parseTTL(w, r, req.TTL)
@@ -103,7 +94,7 @@ func (a *Auth) AdminRoutes(mux *http.ServeMux) {
 			problem.Write(w, r, http.StatusBadRequest, "invalid", err.Error())
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{"key": key, "info": info})
+		admin.WriteJSON(w, http.StatusCreated, map[string]any{"key": key, "info": info})
 	})
 	mux.HandleFunc("DELETE /admin/auth/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !a.needKeys(w, r) {
@@ -113,10 +104,10 @@ func (a *Auth) AdminRoutes(mux *http.ServeMux) {
 			problem.Write(w, r, http.StatusNotFound, "not-found", err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "removed"})
+		admin.WriteJSON(w, http.StatusOK, map[string]string{"status": "removed"})
 	})
 	mux.HandleFunc("GET /admin/auth/failures", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, a.lock.list(a.now()))
+		admin.WriteJSON(w, http.StatusOK, a.lock.list(a.now()))
 	})
 }
 
@@ -148,21 +139,15 @@ func parseTTL(w http.ResponseWriter, r *http.Request, s string) (time.Duration, 
 	return d, true
 }
 
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && err != io.EOF {
-		problem.Write(w, r, http.StatusBadRequest, "invalid", "body is not the expected JSON object: "+err.Error())
-		return false
+// tokenAnswer answers an issue or a refresh: the token, shown once.
+func tokenAnswer(w http.ResponseWriter, r *http.Request, tok string, rec TokenRecord, err error, failStatus int) {
+	if err != nil {
+		kind := "invalid"
+		if failStatus == http.StatusConflict {
+			kind = "conflict"
+		}
+		problem.Write(w, r, failStatus, kind, err.Error())
+		return
 	}
-	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	admin.WriteJSON(w, http.StatusCreated, map[string]any{"token": tok, "record": rec})
 }
