@@ -63,6 +63,9 @@ func (g *Gateway) Serve(ln net.Listener, l config.Listener) error {
 	if err != nil {
 		return err
 	}
+	if srv.TLSConfig == nil {
+		ln = strictListener{ln}
+	}
 	ln = netutil.LimitListener(ln, g.Config().Limits.MaxConnections)
 	if srv.TLSConfig != nil {
 		return srv.ServeTLS(ln, "", "")
