@@ -28,8 +28,13 @@ import (
 // HTTP and passes through. TLS listeners are not wrapped: net/http needs the
 // *tls.Conn itself to negotiate HTTP/2, whose framing is binary.
 
-// errStrict ends a connection whose framing was refused.
-var errStrict = errors.New("gateway: request framing refused")
+// errStrict ends a connection whose framing was refused; errCoding one
+// whose request uses a well-formed transfer coding other than a lone
+// "chunked", which the gateway does not implement (501, as Envoy answers).
+var (
+	errStrict = errors.New("gateway: request framing refused")
+	errCoding = errors.New("gateway: transfer coding not implemented")
+)
 
 type framing int
 
@@ -54,6 +59,7 @@ type strictConn struct {
 	head    []byte // the current head, or chunk-size or trailer line
 	left    int64  // body or chunk bytes left
 	refused bool
+	cause   error // errStrict or errCoding
 }
 
 type strictListener struct{ net.Listener }
@@ -77,6 +83,9 @@ func (c *strictConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.scan(p[:n]) {
+		if c.cause == nil {
+			c.cause = errStrict
+		}
 		// Anything pipelined ahead of the refused head in this read is
 		// dropped with it: the connection is no longer trusted.
 		c.refused = true
@@ -86,10 +95,13 @@ func (c *strictConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// refuse answers 400 on the raw connection and closes it.
+// refuse answers on the raw connection and closes it.
 func (c *strictConn) refuse() {
-	const body = `{"type":"https://raygate.dev/problems/bad-framing","title":"Bad Request","status":400,"detail":"the request's framing is ambiguous or malformed"}` + "\n"
-	io.WriteString(c.Conn, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nConnection: close\r\nContent-Length: "+
+	status, body := "400 Bad Request", `{"type":"https://raygate.dev/problems/bad-framing","title":"Bad Request","status":400,"detail":"the request's framing is ambiguous or malformed"}`+"\n"
+	if c.cause == errCoding {
+		status, body = "501 Not Implemented", `{"type":"https://raygate.dev/problems/transfer-coding","title":"Not Implemented","status":501,"detail":"transfer codings other than a lone chunked are not implemented"}`+"\n"
+	}
+	io.WriteString(c.Conn, "HTTP/1.1 "+status+"\r\nContent-Type: application/problem+json\r\nConnection: close\r\nContent-Length: "+
 		strconv.Itoa(len(body))+"\r\n\r\n"+body)
 	c.Conn.Close()
 }
@@ -153,6 +165,7 @@ func (c *strictConn) scan(b []byte) (bad bool) {
 			next, err := checkHead(c.head)
 			c.head = c.head[:0]
 			if err != nil {
+				c.cause = err
 				return true
 			}
 			c.st, c.left = next.st, next.left
@@ -238,13 +251,15 @@ func checkHead(head []byte) (next, error) {
 		}
 	}
 	switch {
-	case len(te) > 0 && len(cl) > 0, len(cl) > 1, len(te) > 1:
+	case len(te) > 0 && len(cl) > 0, len(cl) > 1:
 		return next{}, errStrict
-	case len(te) == 1:
-		if !strings.EqualFold(te[0], "chunked") || rl[2] == "HTTP/1.0" {
-			return next{}, errStrict
-		}
+	case len(te) == 1 && strings.EqualFold(te[0], "chunked") && rl[2] == "HTTP/1.1":
 		return next{st: inChunkSize}, nil
+	case len(te) > 0:
+		if rl[2] == "HTTP/1.1" && codingList(te) {
+			return next{}, errCoding
+		}
+		return next{}, errStrict
 	case len(cl) == 1:
 		n, err := strconv.ParseInt(cl[0], 10, 64)
 		if err != nil || n < 0 || strings.TrimLeft(cl[0], "0123456789") != "" {
@@ -259,6 +274,25 @@ func checkHead(head []byte) (next, error) {
 		return next{st: passThrough}, nil
 	}
 	return next{st: inHead}, nil
+}
+
+// codingList reports whether the Transfer-Encoding values are a
+// well-formed list of codings, each a token with optional ;parameters.
+func codingList(values []string) bool {
+	for _, v := range values {
+		for _, coding := range strings.Split(v, ",") {
+			parts := strings.Split(coding, ";")
+			if !isToken(strings.Trim(parts[0], " \t")) {
+				return false
+			}
+			for _, p := range parts[1:] {
+				if p = strings.Trim(p, " \t"); p != "" && !isToken(strings.SplitN(p, "=", 2)[0]) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // chunkSize parses a chunk-size line: hex digits, optional extensions, CRLF.

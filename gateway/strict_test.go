@@ -94,3 +94,23 @@ func FuzzStrictFraming(f *testing.F) {
 		}
 	})
 }
+
+// TestUnsupportedCodingIs501: a well-formed coding list the gateway does
+// not implement is 501, a malformed one 400.
+func TestUnsupportedCodingIs501(t *testing.T) {
+	for te, want := range map[string]error{
+		"gzip, chunked":         errCoding,
+		"chunked;custom_param;": errCoding,
+		"identity":              errCoding,
+		"chunked, chunked":      errCoding,
+		"chunked\x7f":           errStrict,
+		"chun ked":              errStrict,
+		"":                      errStrict,
+		"chunked;=x":            errStrict,
+	} {
+		_, err := checkHead([]byte("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " + te + "\r\n\r\n"))
+		if err != want {
+			t.Errorf("Transfer-Encoding %q: %v, want %v", te, err, want)
+		}
+	}
+}
