@@ -33,9 +33,9 @@ type Device interface {
 // LinkStats counts frames and drops at the link layer. Bad frames are counted,
 // not returned as errors: a NIC must keep going whatever arrives on the wire.
 type LinkStats struct {
-	RxFrames  atomic.Uint64
+	RxFrames  atomic.Uint64 // frames handed to the stack
 	RxBytes   atomic.Uint64
-	RxDropped atomic.Uint64 // runt frames, or frames before the stack attached
+	RxDropped atomic.Uint64 // runt or unparseable frames, frames for another MAC, frames before the stack attached
 	TxFrames  atomic.Uint64
 	TxBytes   atomic.Uint64
 	TxErrors  atomic.Uint64 // frames the device refused (ring full, too big)
@@ -205,9 +205,6 @@ func (e *Endpoint) Deliver(frame []byte) {
 		e.Stats.RxDropped.Add(1)
 		return
 	}
-	e.Stats.RxFrames.Add(1)
-	e.Stats.RxBytes.Add(uint64(len(frame)))
-
 	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{
 		Payload: buffer.MakeWithData(frame),
 	})
@@ -231,5 +228,7 @@ func (e *Endpoint) Deliver(frame []byte) {
 		e.Stats.RxDropped.Add(1)
 		return
 	}
+	e.Stats.RxFrames.Add(1)
+	e.Stats.RxBytes.Add(uint64(len(frame)))
 	d.DeliverNetworkPacket(eth.Type(), pkt)
 }

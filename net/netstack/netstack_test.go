@@ -17,7 +17,7 @@ import (
 )
 
 // pair builds two stacks on one in-process wire: 10.0.0.1 and 10.0.0.2.
-func pair(t *testing.T) (a, b *netstack.Stack) {
+func pair(t testing.TB) (a, b *netstack.Stack) {
 	t.Helper()
 	pa, pb := memlink.Pair(1024)
 	t.Cleanup(pa.Close)
