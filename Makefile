@@ -37,7 +37,7 @@ LDFLAGS := -T $(TEXT_START) -R 0x1000 -X main.Version=$(VERSION)
 FUZZ_TARGETS := ./gateway/config:FuzzParse ./gateway/route:FuzzNormalize ./gateway/route:FuzzLookup ./gateway/auth:FuzzCredentials ./gateway:FuzzStrictFraming ./shell:FuzzExec ./net/netstack:FuzzDeliverFrame
 FUZZTIME     ?= 2m
 
-.PHONY: all image qemu run test test-hosted test-image fuzz bench bench-setup bench-image clean check-compiler FORCE
+.PHONY: all image qemu run test test-hosted test-image fuzz soak bench bench-setup bench-image clean check-compiler FORCE
 
 all: image
 
@@ -106,6 +106,12 @@ fuzz:
 
 test-image:
 	go test -count=1 -tags imagetest -timeout 20m -v ./tools/imagetest/
+
+# The image under steady load for SOAK (default 3m; `make test` runs 20 s),
+# with heap and goroutines sampled on the serial console.
+SOAK ?= 3m
+soak: check-compiler
+	RAYGATE_SOAK=$(SOAK) go test -count=1 -tags imagetest -timeout 15m -run Soak -v ./tools/imagetest/
 
 # The peers run from their Debian packages; the packages' own services are
 # stopped (the benchmark starts each peer on a loopback port of its own).
