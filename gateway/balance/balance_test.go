@@ -407,6 +407,26 @@ func TestDNSDiscovery(t *testing.T) {
 	if st := p.Discovery(); st == nil || !strings.Contains(st.LastError, "no such name") {
 		t.Fatalf("discovery status %+v", st)
 	}
+	// bad packets raced ahead of the real answer are skipped
+	d.Break("noise")
+	d.SetA("api.test", "127.0.0.14")
+	waitAddrs("127.0.0.14:8080")
+	// only bad answers: an error is recorded, the last good answer stands
+	for _, how := range []string{"servfail", "garbage"} {
+		d.Break(how)
+		d.SetA("api.test", "127.0.0.15")
+		before := p.Discovery().LastError
+		deadline := time.Now().Add(8 * time.Second)
+		for p.Discovery().LastError == before && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		waitAddrs("127.0.0.14:8080")
+		if st := p.Discovery(); !strings.Contains(st.LastError, map[string]string{"servfail": "RCodeServerFailure", "garbage": "malformed"}[how]) {
+			t.Fatalf("answers %s: discovery status %+v", how, st)
+		}
+	}
+	d.Break("")
+	waitAddrs("127.0.0.15:8080")
 
 	// SRV: targets and ports
 	d.SetA("t1.test", "127.0.0.21")

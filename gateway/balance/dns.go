@@ -235,16 +235,24 @@ func (d *discovery) query(ctx context.Context, name string, t dnsmessage.Type) (
 		return nil, fmt.Errorf("resolver %s: %v", d.resolver, err)
 	}
 	buf := make([]byte, maxDNSMessage)
+	malformed, mismatched := 0, 0
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {
+			if malformed+mismatched > 0 {
+				return nil, fmt.Errorf("resolver %s: no valid answer (%d malformed and %d mismatched replies ignored): %v", d.resolver, malformed, mismatched, err)
+			}
 			return nil, fmt.Errorf("resolver %s: %v", d.resolver, err)
 		}
+		// Bad packets do not end the query: an off-path sender could
+		// otherwise make any lookup fail by racing the real answer.
 		var reply dnsmessage.Message
 		if err := reply.Unpack(buf[:n]); err != nil {
-			continue // garbage on the socket: keep waiting for the real answer
+			malformed++
+			continue
 		}
 		if reply.Header.ID != id || !reply.Header.Response || len(reply.Questions) != 1 || reply.Questions[0].Name != qname {
+			mismatched++
 			continue
 		}
 		switch reply.Header.RCode {

@@ -4,6 +4,7 @@
 package dnstest
 
 import (
+	"crypto/rand"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,17 @@ type Server struct {
 	srv map[string][]dnsmessage.SRVResource
 	ttl uint32
 	pc  net.PacketConn
+	bad string // how answers are broken: "", garbage, truncated, wrong-id, servfail
+}
+
+// Break makes every answer bad until Break(""): "garbage" (random bytes),
+// "truncated" (the first half of the answer), "wrong-id" (an answer to
+// another query), "servfail" (RCODE 2), or "noise" (one of each of the
+// first three, then the real answer, as an off-path spoofer would race it).
+func (s *Server) Break(how string) {
+	s.mu.Lock()
+	s.bad = how
+	s.mu.Unlock()
 }
 
 // Start listens on addr (e.g. "127.0.0.1:0") and serves until Close.
@@ -115,10 +127,39 @@ func (s *Server) serve() {
 		if !knownA && !knownSRV {
 			reply.Header.RCode = dnsmessage.RCodeNameError
 		}
+		bad := s.bad
 		s.mu.Unlock()
-		out, err := reply.Pack()
-		if err == nil {
-			s.pc.WriteTo(out, from)
+		if bad == "noise" {
+			good, err := reply.Pack()
+			if err != nil {
+				continue
+			}
+			junk := append([]byte(nil), good...)
+			rand.Read(junk[2:])
+			reply.Header.ID++
+			other, _ := reply.Pack()
+			for _, p := range [][]byte{junk, good[:len(good)/2], other, good} {
+				s.pc.WriteTo(p, from)
+			}
+			continue
 		}
+		switch bad {
+		case "wrong-id":
+			reply.Header.ID++
+		case "servfail":
+			reply.Header.RCode = dnsmessage.RCodeServerFailure
+			reply.Answers = nil
+		}
+		out, err := reply.Pack()
+		if err != nil {
+			continue
+		}
+		switch bad {
+		case "garbage":
+			rand.Read(out[2:])
+		case "truncated":
+			out = out[:len(out)/2]
+		}
+		s.pc.WriteTo(out, from)
 	}
 }
