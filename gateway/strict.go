@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Strict HTTP/1 framing. net/http's parser is lenient where a front door
@@ -204,18 +206,9 @@ type next struct {
 	left int64
 }
 
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
+// isToken reports whether s is an RFC 9110 token (a method, a header name,
+// a transfer coding).
+func isToken(s string) bool { return httpguts.ValidHeaderFieldName(s) }
 
 // checkHead validates one complete head (ending in CRLF CRLF) and says
 // what follows it.
