@@ -26,8 +26,10 @@ import (
 //     Transfer-Encoding other than a single "chunked", or both.
 //
 // To find where the next request starts it follows each body (by length or
-// chunk by chunk). After an Upgrade or CONNECT the connection is no longer
-// HTTP and passes through. TLS listeners are not wrapped: net/http needs the
+// chunk by chunk). The connection passes through once the gateway has
+// answered an Upgrade with 101 (or a CONNECT with 200), seen on the write
+// side: a request that only asks for an upgrade does not end the checks,
+// or an Upgrade header would switch them off for whatever follows. TLS listeners are not wrapped: net/http needs the
 // *tls.Conn itself to negotiate HTTP/2, whose framing is binary.
 
 // errStrict ends a connection whose framing was refused; errCoding one
@@ -62,6 +64,22 @@ type strictConn struct {
 	left    int64  // body or chunk bytes left
 	refused bool
 	cause   error // errStrict or errCoding
+	// switching is the status line prefix that, written back, means the
+	// last request's Upgrade or CONNECT was accepted
+	switching string
+}
+
+// Write watches responses for the one that switches protocols.
+func (c *strictConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.switching != "" && bytes.HasPrefix(p, []byte("HTTP/1.")) {
+		if bytes.HasPrefix(p, []byte(c.switching)) {
+			c.st = passThrough
+		}
+		c.switching = ""
+	}
+	c.mu.Unlock()
+	return c.Conn.Write(p)
 }
 
 type strictListener struct{ net.Listener }
@@ -170,7 +188,7 @@ func (c *strictConn) scan(b []byte) (bad bool) {
 				c.cause = err
 				return true
 			}
-			c.st, c.left = next.st, next.left
+			c.st, c.left, c.switching = next.st, next.left, next.switching
 			if c.st == inBody && c.left == 0 {
 				c.st = inHead
 			}
@@ -202,8 +220,9 @@ func (c *strictConn) scan(b []byte) (bad bool) {
 }
 
 type next struct {
-	st   framing
-	left int64
+	st        framing
+	left      int64
+	switching string // see strictConn.switching
 }
 
 // isToken reports whether s is an RFC 9110 token (a method, a header name,
@@ -219,7 +238,10 @@ func checkHead(head []byte) (next, error) {
 		return next{}, errStrict
 	}
 	var cl, te []string
-	upgrade := rl[0] == "CONNECT"
+	switching := ""
+	if rl[0] == "CONNECT" {
+		switching = "HTTP/1.1 200 "
+	}
 	for _, l := range lines[1:] {
 		if strings.ContainsRune(l, '\n') {
 			return next{}, errStrict // a bare LF inside a CRLF line
@@ -240,14 +262,14 @@ func checkHead(head []byte) (next, error) {
 		case "transfer-encoding":
 			te = append(te, v)
 		case "upgrade":
-			upgrade = true
+			switching = "HTTP/1.1 101 "
 		}
 	}
 	switch {
 	case len(te) > 0 && len(cl) > 0, len(cl) > 1:
 		return next{}, errStrict
 	case len(te) == 1 && strings.EqualFold(te[0], "chunked") && rl[2] == "HTTP/1.1":
-		return next{st: inChunkSize}, nil
+		return next{st: inChunkSize, switching: switching}, nil
 	case len(te) > 0:
 		if rl[2] == "HTTP/1.1" && codingList(te) {
 			return next{}, errCoding
@@ -258,15 +280,9 @@ func checkHead(head []byte) (next, error) {
 		if err != nil || n < 0 || strings.TrimLeft(cl[0], "0123456789") != "" {
 			return next{}, errStrict
 		}
-		if upgrade {
-			return next{st: passThrough}, nil
-		}
-		return next{st: inBody, left: n}, nil
+		return next{st: inBody, left: n, switching: switching}, nil
 	}
-	if upgrade {
-		return next{st: passThrough}, nil
-	}
-	return next{st: inHead}, nil
+	return next{st: inHead, switching: switching}, nil
 }
 
 // codingList reports whether the Transfer-Encoding values are a

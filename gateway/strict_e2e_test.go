@@ -73,4 +73,16 @@ func TestStrictFramingOverTCP(t *testing.T) {
 	if _, err := br.ReadByte(); err == nil {
 		t.Fatal("connection still open after a refused head")
 	}
+
+	// an Upgrade header the backend does not take up (it answers 200) does
+	// not switch the checks off for what follows on the connection
+	c, br = dial()
+	io.WriteString(c, "GET /a HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	if st := read(br); st == 101 {
+		t.Fatal("the demo backend upgraded")
+	}
+	io.WriteString(c, "GET /smuggled HTTP/1.1\nHost: a\r\n\r\n")
+	if st := read(br); st != 400 {
+		t.Fatalf("bare LF after an upgrade that did not happen: %d", st)
+	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net"
 	"strings"
 	"testing"
 )
@@ -34,8 +35,6 @@ func TestStrictFraming(t *testing.T) {
 		"expect continue":  "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc" + get,
 		"http/1.0":         "GET / HTTP/1.0\r\n\r\n",
 		"tab in value":     "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\tc\r\n\r\n",
-		"upgrade":          "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05\n\n\x00\x01\x02anything",
-		"connect":          "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n\x16\x03\x01\n\n",
 	}
 	refuse := map[string]string{
 		"bare LF line end":      "GET / HTTP/1.1\nHost: a\r\n\r\n",
@@ -111,6 +110,43 @@ func TestUnsupportedCodingIs501(t *testing.T) {
 		_, err := checkHead([]byte("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " + te + "\r\n\r\n"))
 		if err != want {
 			t.Errorf("Transfer-Encoding %q: %v, want %v", te, err, want)
+		}
+	}
+}
+
+// discardConn is a net.Conn whose writes go nowhere.
+type discardConn struct{ net.Conn }
+
+func (discardConn) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestStrictSwitchesOnlyWhenAnswered: after an Upgrade or CONNECT the
+// connection passes through only once the gateway has written the 101 (or
+// 200) that switches it; a refused upgrade keeps the checks on.
+func TestStrictSwitchesOnlyWhenAnswered(t *testing.T) {
+	const ws = "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+	const connect = "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"
+	const binary = "\x81\x05\n\n\x00\x01\x02anything"
+	cases := []struct {
+		name, head, answer string
+		refused            bool
+	}{
+		{"websocket accepted", ws, "HTTP/1.1 101 Switching Protocols\r\n\r\n", false},
+		{"websocket refused", ws, "HTTP/1.1 403 Forbidden\r\n\r\n", true},
+		{"websocket unanswered", ws, "", true},
+		{"connect accepted", connect, "HTTP/1.1 200 OK\r\n\r\n", false},
+		{"connect refused", connect, "HTTP/1.1 405 Method Not Allowed\r\n\r\n", true},
+		{"101 without an upgrade request", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 101 Switching Protocols\r\n\r\n", true},
+	}
+	for _, tc := range cases {
+		c := &strictConn{Conn: discardConn{}}
+		if c.scan([]byte(tc.head)) {
+			t.Fatalf("%s: head refused", tc.name)
+		}
+		if tc.answer != "" {
+			c.Write([]byte(tc.answer))
+		}
+		if got := c.scan([]byte(binary)); got != tc.refused {
+			t.Errorf("%s: bytes after the answer refused = %v, want %v", tc.name, got, tc.refused)
 		}
 	}
 }
