@@ -3,7 +3,6 @@ package resilience_test
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,72 +13,15 @@ import (
 	"github.com/raygate/raygate/shell"
 )
 
-// chaosBackend can be killed (listener and connections closed) and
-// restarted on the same address, made to hang, or made to answer garbage.
-type chaosBackend struct {
-	t    *testing.T
-	addr string
-	mode atomic.Value // ok, hang, garbage
-	mu   sync.Mutex
-	srv  *http.Server
-}
-
-func newChaosBackend(t *testing.T) *chaosBackend {
-	b := &chaosBackend{t: t}
-	b.mode.Store("ok")
-	b.start("127.0.0.1:0")
-	t.Cleanup(b.kill)
-	return b
-}
-
-func (b *chaosBackend) start(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	b.addr = ln.Addr().String()
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch b.mode.Load() {
-		case "hang":
-			select {
-			case <-r.Context().Done():
-			case <-time.After(10 * time.Second):
-			}
-			return
-		case "garbage":
-			c, _, err := http.NewResponseController(w).Hijack()
-			if err == nil {
-				io.WriteString(c, "\x00\x17garbage, not HTTP\r\n\r\n")
-				c.Close()
-			}
-			return
-		}
-		io.WriteString(w, "ok")
-	})}
-	go srv.Serve(ln)
-	b.mu.Lock()
-	b.srv = srv
-	b.mu.Unlock()
-}
-
-func (b *chaosBackend) kill() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.srv != nil {
-		b.srv.Close()
-		b.srv = nil
-	}
-}
-
 // TestChaosKillHangGarbage: steady load over three instances while one is
 // killed and restarted, then one hangs, then one answers garbage, then all
 // are restored. No request outlives the route timeout, errors stay within a
 // bound, every instance is back in rotation within the configured windows,
 // and every in-flight count and bulkhead slot is released.
 func TestChaosKillHangGarbage(t *testing.T) {
-	var backs [3]*chaosBackend
+	var backs [3]*flaky
 	for i := range backs {
-		backs[i] = newChaosBackend(t)
+		backs[i] = newFlaky(t)
 	}
 	const routeTimeout = 400 * time.Millisecond
 	e := setup(t, fmt.Sprintf(`resilience:
@@ -104,7 +46,7 @@ services:
 	}
 	phases := []phase{
 		{500 * time.Millisecond, "kill 0", backs[0].kill},
-		{1300 * time.Millisecond, "restart 0, hang 1", func() { backs[0].start(backs[0].addr); backs[1].mode.Store("hang") }},
+		{1300 * time.Millisecond, "restart 0, hang 1", func() { backs[0].restart(); backs[1].mode.Store("hang") }},
 		{2100 * time.Millisecond, "restore 1, garbage 2", func() { backs[1].mode.Store("ok"); backs[2].mode.Store("garbage") }},
 		{2900 * time.Millisecond, "restore 2", func() { backs[2].mode.Store("ok") }},
 	}

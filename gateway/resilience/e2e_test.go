@@ -18,18 +18,33 @@ import (
 	"github.com/raygate/raygate/shell"
 )
 
-// flaky is a backend whose behaviour the test switches, counting requests.
+// flaky is a backend whose behaviour the test switches, counting requests:
+// ok, fail (503), hang, or garbage (bytes that are not HTTP); kill closes
+// its listener and connections and restart listens again on its address.
 type flaky struct {
-	mode  atomic.Value // ok, fail, hang
+	t     *testing.T
+	mode  atomic.Value // ok, fail, hang, garbage
 	hits  atomic.Int64
 	addr  string
 	delay time.Duration
+
+	mu  sync.Mutex
+	srv *http.Server
 }
 
 func newFlaky(t *testing.T) *flaky {
-	f := &flaky{}
+	f := &flaky{t: t}
 	f.mode.Store("ok")
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	f.listen("127.0.0.1:0")
+	t.Cleanup(f.kill)
+	return f
+}
+
+func (f *flaky) listen(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	f.addr = ln.Addr().String()
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.hits.Add(1)
@@ -43,6 +58,12 @@ func newFlaky(t *testing.T) *flaky {
 			case <-time.After(10 * time.Second):
 			}
 			return
+		case "garbage":
+			if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				io.WriteString(c, "\x00\x17garbage, not HTTP\r\n\r\n")
+				c.Close()
+			}
+			return
 		}
 		if f.delay > 0 {
 			time.Sleep(f.delay)
@@ -50,9 +71,21 @@ func newFlaky(t *testing.T) *flaky {
 		io.WriteString(w, "ok")
 	})}
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return f
+	f.mu.Lock()
+	f.srv = srv
+	f.mu.Unlock()
 }
+
+func (f *flaky) kill() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.srv != nil {
+		f.srv.Close()
+		f.srv = nil
+	}
+}
+
+func (f *flaky) restart() { f.listen(f.addr) }
 
 type env struct {
 	url string
