@@ -1,0 +1,176 @@
+// Package mediate holds what the gateway does to a message itself. This
+// first room is JSON Schema validation (draft 2020-12, with
+// github.com/santhosh-tekuri/jsonschema/v6): schemas are compiled once, when
+// the configuration loads, from documents the configuration carries; nothing
+// is fetched from the network or read from files at run time. Conversion,
+// transforms and the response cache are to come (issue 5). It touches no
+// gateway state: a compiled Schema is immutable and safe for concurrent use.
+package mediate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// Limits bound one validation.
+type Limits struct {
+	// MaxDepth bounds the nesting of arrays and objects in a document.
+	MaxDepth int
+}
+
+// DefaultLimits are used where a field is zero.
+var DefaultLimits = Limits{MaxDepth: 64}
+
+// Compiler compiles schemas from documents added to it.
+type Compiler struct {
+	c      *jsonschema.Compiler
+	limits Limits
+}
+
+// closedLoader refuses every URL: a schema may only reference documents the
+// configuration added.
+type closedLoader struct{}
+
+func (closedLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("schema %s is not in the configuration (schemas are never fetched)", url)
+}
+
+// NewCompiler returns a compiler as the gateway configures it: draft
+// 2020-12 unless a schema says otherwise, format as annotation (the
+// specification's default), no loading.
+func NewCompiler(l Limits) *Compiler {
+	if l.MaxDepth == 0 {
+		l.MaxDepth = DefaultLimits.MaxDepth
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.UseLoader(closedLoader{})
+	return &Compiler{c: c, limits: l}
+}
+
+// Add registers a schema document under url, for Compile and for $ref.
+func (c *Compiler) Add(url string, doc []byte) error {
+	v, err := c.decode(doc)
+	if err != nil {
+		return fmt.Errorf("schema %s: %v", url, err)
+	}
+	return c.c.AddResource(url, v)
+}
+
+// Compile compiles the schema at url (added before).
+func (c *Compiler) Compile(url string) (*Schema, error) {
+	s, err := c.c.Compile(url)
+	if err != nil {
+		return nil, err
+	}
+	return &Schema{s: s, limits: c.limits}, nil
+}
+
+func (c *Compiler) decode(doc []byte) (any, error) {
+	if d := depth(doc); d > c.limits.MaxDepth {
+		return nil, fmt.Errorf("nested %d deep, more than %d", d, c.limits.MaxDepth)
+	}
+	return jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+}
+
+// Schema is a compiled schema.
+type Schema struct {
+	s      *jsonschema.Schema
+	limits Limits
+}
+
+// Violation is one reason a document fails: where (a JSON pointer into the
+// document) and why.
+type Violation struct {
+	Pointer string `json:"pointer"`
+	Message string `json:"message"`
+}
+
+// ErrNotJSON wraps a document that does not parse.
+var ErrNotJSON = errors.New("not JSON")
+
+// Validate checks one JSON document. It returns the violations (none when
+// the document is valid), or an error when the document is not JSON or is
+// nested deeper than the limit.
+func (s *Schema) Validate(doc []byte) ([]Violation, error) {
+	if d := depth(doc); d > s.limits.MaxDepth {
+		return nil, fmt.Errorf("%w: nested %d deep, more than %d", ErrNotJSON, d, s.limits.MaxDepth)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
+	}
+	return s.ValidateValue(v), nil
+}
+
+// ValidateValue checks a decoded document (numbers as json.Number).
+func (s *Schema) ValidateValue(v any) []Violation {
+	err := s.s.Validate(v)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return []Violation{{Pointer: "", Message: err.Error()}}
+	}
+	var out []Violation
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			out = append(out, Violation{Pointer: pointer(e.InstanceLocation), Message: e.ErrorKind.LocalizedString(english)})
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	if len(out) == 0 {
+		out = append(out, Violation{Message: ve.Error()})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Pointer < out[j].Pointer })
+	return out
+}
+
+var english = message.NewPrinter(language.English)
+
+// pointer renders a location as an RFC 6901 JSON pointer.
+func pointer(loc []string) string {
+	var b strings.Builder
+	for _, t := range loc {
+		b.WriteByte('/')
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(t))
+	}
+	return b.String()
+}
+
+// depth is the deepest nesting of arrays and objects in doc, skipping
+// strings; it runs before decoding so a hostile document cannot make the
+// decoder recurse without bound.
+func depth(doc []byte) int {
+	d, most := 0, 0
+	in, esc := false, false
+	for _, c := range doc {
+		switch {
+		case esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		case in:
+		case c == '[' || c == '{':
+			d++
+			most = max(most, d)
+		case c == ']' || c == '}':
+			d--
+		}
+	}
+	return most
+}
