@@ -74,8 +74,8 @@ func (c *Compiler) Compile(url string) (*Schema, error) {
 }
 
 func (c *Compiler) decode(doc []byte) (any, error) {
-	if d := depth(doc); d > c.limits.MaxDepth {
-		return nil, fmt.Errorf("nested %d deep, more than %d", d, c.limits.MaxDepth)
+	if err := c.limits.check(doc); err != nil {
+		return nil, err
 	}
 	return jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 }
@@ -100,8 +100,8 @@ var ErrNotJSON = errors.New("not JSON")
 // the document is valid), or an error when the document is not JSON or is
 // nested deeper than the limit.
 func (s *Schema) Validate(doc []byte) ([]Violation, error) {
-	if d := depth(doc); d > s.limits.MaxDepth {
-		return nil, fmt.Errorf("%w: nested %d deep, more than %d", ErrNotJSON, d, s.limits.MaxDepth)
+	if err := s.limits.check(doc); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
 	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
@@ -150,27 +150,64 @@ func pointer(loc []string) string {
 	return b.String()
 }
 
-// depth is the deepest nesting of arrays and objects in doc, skipping
-// strings; it runs before decoding so a hostile document cannot make the
-// decoder recurse without bound.
-func depth(doc []byte) int {
-	d, most := 0, 0
+// scan measures doc before it is decoded, so a hostile document cannot
+// make the decoder recurse without bound or the validator do big-number
+// arithmetic on a literal like 1e999999 (tens of milliseconds each, against
+// a numeric keyword): it returns the deepest nesting of arrays and objects
+// and whether a number literal is longer than maxNumberLen or has an
+// exponent of more than three digits. Strings are skipped.
+func scan(doc []byte) (deepest int, hugeNumber bool) {
+	d := 0
 	in, esc := false, false
+	numLen, expDigits, inExp := 0, 0, false
 	for _, c := range doc {
 		switch {
 		case esc:
 			esc = false
+			continue
 		case in && c == '\\':
 			esc = true
+			continue
 		case c == '"':
 			in = !in
+			continue
 		case in:
+			continue
+		}
+		switch {
+		case c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E':
+			numLen++
+			if c == 'e' || c == 'E' {
+				inExp, expDigits = true, 0
+			} else if inExp && c >= '0' && c <= '9' {
+				expDigits++
+			}
+			if numLen > maxNumberLen || expDigits > 3 {
+				hugeNumber = true
+			}
+			continue
 		case c == '[' || c == '{':
 			d++
-			most = max(most, d)
+			deepest = max(deepest, d)
 		case c == ']' || c == '}':
 			d--
 		}
+		numLen, expDigits, inExp = 0, 0, false
 	}
-	return most
+	return deepest, hugeNumber
+}
+
+// maxNumberLen bounds a number literal (float64 needs at most 24 characters).
+const maxNumberLen = 100
+
+// check applies the limits before decoding.
+func (l Limits) check(doc []byte) error {
+	d, huge := scan(doc)
+	if d > l.MaxDepth {
+		return fmt.Errorf("nested %d deep, more than %d", d, l.MaxDepth)
+	}
+	if huge {
+		return fmt.Errorf("a number literal longer than %d characters or with an exponent past 999", maxNumberLen)
+	}
+	return nil
 }

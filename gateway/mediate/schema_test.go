@@ -51,8 +51,17 @@ func TestViolationsAndLimits(t *testing.T) {
 	if _, err := s.Validate([]byte(`{"id": 1, "items": ` + deep + `}`)); !errors.Is(err, ErrNotJSON) || !strings.Contains(err.Error(), "deep") {
 		t.Fatalf("document nested past the limit: %v", err)
 	}
-	if depth([]byte(`{"a": "[[[[[[[[[[[[\"{{{{{{"}`)) != 1 {
-		t.Fatal("brackets inside strings counted")
+	if d, huge := scan([]byte(`{"a": "[[[[[[[[[[[[\"{{{{{{ 1e99999"}`)); d != 1 || huge {
+		t.Fatal("brackets or numbers inside strings counted")
+	}
+	// numbers whose big-number arithmetic would cost milliseconds each
+	for _, n := range []string{"1e999999", "-0.5E+1000", "1" + strings.Repeat("0", 100)} {
+		if _, err := s.Validate([]byte(`{"id": ` + n + `, "items": []}`)); !errors.Is(err, ErrNotJSON) || !strings.Contains(err.Error(), "number literal") {
+			t.Errorf("number %.20s: %v", n, err)
+		}
+	}
+	if v, err := s.Validate([]byte(`{"id": 1.5e308, "items": []}`)); err != nil || len(v) != 0 {
+		t.Errorf("an ordinary large number: %v %v", v, err)
 	}
 
 	// references outside the configuration are refused at compile time
