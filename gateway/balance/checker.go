@@ -21,8 +21,7 @@ type checker struct {
 	pool   *Pool
 	client *http.Client
 	lo, hi int
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	loop   background // the probing loop
 }
 
 func newChecker(p *Pool, dial DialFunc) *checker {
@@ -33,22 +32,10 @@ func newChecker(p *Pool, dial DialFunc) *checker {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-func (c *checker) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
-	c.wg.Add(1)
-	go c.loop(ctx)
-}
+func (c *checker) start() { c.loop.start(c.run) }
+func (c *checker) stop()  { c.loop.stop() }
 
-func (c *checker) stop() {
-	if c.cancel != nil {
-		c.cancel()
-	}
-	c.wg.Wait()
-}
-
-func (c *checker) loop(ctx context.Context) {
-	defer c.wg.Done()
+func (c *checker) run(ctx context.Context) {
 	every := c.pool.cfg.HealthCheck.Interval.D()
 	// the first round at a random point of the first half interval
 	wait := time.Duration(rand.Int64N(int64(every)/2 + 1))

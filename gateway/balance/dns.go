@@ -26,8 +26,7 @@ type discovery struct {
 	dial     DialFunc
 	resolver string
 	max      int
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	loop     background // the resolving loop
 
 	mu        sync.Mutex
 	lastErr   string
@@ -41,22 +40,10 @@ func newDiscovery(p *Pool, dial DialFunc, resolver string, max int) *discovery {
 	return &discovery{pool: p, dial: dial, resolver: resolver, max: max}
 }
 
-func (d *discovery) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
-	d.wg.Add(1)
-	go d.loop(ctx)
-}
+func (d *discovery) start() { d.loop.start(d.run) }
+func (d *discovery) stop()  { d.loop.stop() }
 
-func (d *discovery) stop() {
-	if d.cancel != nil {
-		d.cancel()
-	}
-	d.wg.Wait()
-}
-
-func (d *discovery) loop(ctx context.Context) {
-	defer d.wg.Done()
+func (d *discovery) run(ctx context.Context) {
 	cfg := d.pool.cfg.Discovery
 	for {
 		addrs, ttl, err := d.resolve(ctx)
