@@ -279,6 +279,19 @@ services:
 		t.Errorf("forwarding headers missing: %v", echo.Headers)
 	}
 
+	// ambiguous framing is refused before net/http, over the netstack too
+	if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", g.port)); err != nil {
+		t.Error(err)
+	} else {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /api/hello HTTP/1.1\nHost: a\r\n\r\n")
+		answer, _ := io.ReadAll(c) // the gateway closes the connection
+		c.Close()
+		if !strings.HasPrefix(string(answer), "HTTP/1.1 400 ") || !strings.Contains(string(answer), "bad-framing") {
+			t.Errorf("bare-LF request: %q", answer)
+		}
+	}
+
 	resp, err = client.Get(g.url("/added/7"))
 	if err != nil {
 		t.Fatal(err)
