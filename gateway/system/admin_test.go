@@ -3,13 +3,10 @@ package system_test
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/raygate/raygate/gateway/config"
-	"github.com/raygate/raygate/gateway/system"
 	"github.com/raygate/raygate/tools/demo"
 )
 
@@ -18,27 +15,11 @@ import (
 func TestAuthAdminAPI(t *testing.T) {
 	b, _ := demo.Serve("b", "127.0.0.1:0")
 	defer b.Close()
-	cfg, err := config.Parse("t.yaml", []byte(`listeners: [{address: "127.0.0.1:0"}]
+	gw, admin := startSystem(t, "t.yaml", `listeners: [{address: "127.0.0.1:0"}]
 auth: {api_keys: {}, tokens: {}}
 routes: [{name: k, match: {prefix: /k/}, service: s, auth: {methods: [api_key, token]}}]
 services: [{name: s, instances: [{address: "`+b.Addr().String()+`"}]}]
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sys, err := system.New(cfg, system.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sys.Close()
-	gl, _ := net.Listen("tcp", "127.0.0.1:0")
-	go sys.Gateway.Serve(gl, cfg.Listeners[0])
-	defer gl.Close()
-	al, _ := net.Listen("tcp", "127.0.0.1:0")
-	go http.Serve(al, sys.AdminHandler())
-	defer al.Close()
-	admin := "http://" + al.Addr().String()
-	gw := "http://" + gl.Addr().String()
+`)
 
 	call := func(method, url, body string, hdr ...string) (int, map[string]any, string) {
 		req, _ := http.NewRequest(method, url, strings.NewReader(body))

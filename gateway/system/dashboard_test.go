@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/raygate/raygate/gateway/config"
-	"github.com/raygate/raygate/gateway/system"
 	"github.com/raygate/raygate/tools/demo"
 )
 
@@ -42,7 +39,7 @@ func TestDashboardRendersInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	cfg, err := config.Parse("dash.yaml", []byte(fmt.Sprintf(`listeners: [{address: "127.0.0.1:0"}]
+	gw, admin := startSystem(t, "dash.yaml", fmt.Sprintf(`listeners: [{address: "127.0.0.1:0"}]
 admin: {address: "127.0.0.1:0", token: "dashboard-test-token-123"}
 routes:
   - {name: api, match: {prefix: /api/}, service: api}
@@ -50,21 +47,7 @@ routes:
 services:
   - {name: api, instances: [{address: %q}]}
   - {name: shop, instances: [{address: %q}]}
-`, b.Addr(), b.Addr())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sys, err := system.New(cfg, system.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sys.Close()
-	gl, _ := net.Listen("tcp", "127.0.0.1:0")
-	go sys.Gateway.Serve(gl, cfg.Listeners[0])
-	defer gl.Close()
-	al, _ := net.Listen("tcp", "127.0.0.1:0")
-	go http.Serve(al, sys.AdminHandler())
-	defer al.Close()
+`, b.Addr(), b.Addr()))
 
 	// light load on both services, with some errors
 	ctx, cancel := context.WithCancel(context.Background())
@@ -72,7 +55,7 @@ services:
 	go func() {
 		for i := 0; ctx.Err() == nil; i++ {
 			for _, p := range []string{"/api/x", "/shop/y", "/nope"} {
-				if resp, err := http.Get("http://" + gl.Addr().String() + p); err == nil {
+				if resp, err := http.Get(gw + p); err == nil {
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 				}
@@ -82,7 +65,7 @@ services:
 	}()
 	time.Sleep(1500 * time.Millisecond)
 
-	url := "http://" + al.Addr().String() + "/dashboard/#token=dashboard-test-token-123"
+	url := admin + "/dashboard/#token=dashboard-test-token-123"
 	profile := t.TempDir()
 	common := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile,
