@@ -19,6 +19,9 @@ type Config struct {
 	Auth Auth `yaml:"auth,omitempty" json:"auth"`
 	// Resilience holds breaker, retry, bulkhead and rate limit policies.
 	Resilience Resilience `yaml:"resilience,omitempty" json:"resilience"`
+	// Mediation holds schemas, descriptor sets, the response cache's
+	// bounds and the mediation policies routes apply.
+	Mediation Mediation `yaml:"mediation,omitempty" json:"mediation"`
 	// Metrics configures figures and the access log.
 	Metrics Metrics `yaml:"metrics,omitempty" json:"metrics"`
 	// Routes say which requests go where. See the route package for the
@@ -109,6 +112,9 @@ type Route struct {
 	// Timeout bounds the whole request on this route, upstream attempts
 	// and body streaming included (default 0: the service policy's, if any).
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout"`
+	// Mediation names a policy of mediation.policies: validation,
+	// conversion, transforms, caching and error bodies for this route.
+	Mediation string `yaml:"mediation,omitempty" json:"mediation"`
 	// Criticality decides what is shed first under overload: low, normal
 	// (default) or critical (never shed).
 	Criticality string `yaml:"criticality,omitempty" json:"criticality"`

@@ -24,7 +24,7 @@ const schemaPath = "../../configs/raygate.schema.json"
 // keyed "Type.Field", so the schema's descriptions are the types' own docs.
 func fieldDocs(t *testing.T) map[string]string {
 	docs := map[string]string{}
-	for _, file := range []string{"config.go", "auth.go", "resilience.go"} {
+	for _, file := range []string{"config.go", "auth.go", "resilience.go", "mediation.go"} {
 		fieldDocsOf(t, file, docs)
 	}
 	return docs

@@ -61,6 +61,7 @@ func (c *Config) SetDefaults() {
 	}
 	c.Auth.setDefaults()
 	c.Resilience.setDefaults()
+	c.Mediation.setDefaults()
 	if al := c.Metrics.AccessLog; al != nil && al.Sample == 0 {
 		al.Sample = 1
 	}
@@ -154,6 +155,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateResilience(); err != nil {
+		return err
+	}
+	if err := c.validateMediation(); err != nil {
 		return err
 	}
 	if c.Metrics.MaxSeries < 0 {
