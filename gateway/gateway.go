@@ -58,6 +58,7 @@ type Gateway struct {
 	compilers  []RouteCompiler
 	reqStages  []RequestStage
 	respStages []ResponseStage
+	errWriters []ErrorWriter
 	observers  []Observer
 	proxy      *httputil.ReverseProxy
 	transport  *http.Transport
@@ -106,6 +107,9 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 		}
 		if st, is := s.(RouteCompiler); is {
 			g.compilers, ok = append(g.compilers, st), true
+		}
+		if st, is := s.(ErrorWriter); is {
+			g.errWriters, ok = append(g.errWriters, st), true
 		}
 		if !ok {
 			return nil, fmt.Errorf("gateway: stage %T implements no stage interface", s)
@@ -377,7 +381,15 @@ func (g *Gateway) fail(w http.ResponseWriter, ex *Exchange, err error) {
 		// close rather than read it to keep the connection alive.
 		w.Header().Set("Connection", "close")
 	}
-	problem.Write(w, ex.Request, ge.Status, ge.Kind, ge.Detail)
+	d := problem.New(ex.Request, ge.Status, ge.Kind, ge.Detail)
+	if ex.rt != nil {
+		for _, ew := range g.errWriters {
+			if ew.WriteError(w, ex, d, ge.Extensions) {
+				return
+			}
+		}
+	}
+	problem.WriteDetails(w, d, ge.Extensions)
 }
 
 // rewrite builds the upstream request (httputil.ProxyRequest.Out has had its

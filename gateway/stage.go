@@ -9,6 +9,7 @@ import (
 
 	"github.com/raygate/raygate/gateway/balance"
 	"github.com/raygate/raygate/gateway/config"
+	"github.com/raygate/raygate/gateway/problem"
 	"github.com/raygate/raygate/gateway/route"
 )
 
@@ -65,6 +66,13 @@ type Observer interface {
 	Observe(ex *Exchange)
 }
 
+// ErrorWriter is implemented by stages that give a route its own error
+// bodies. WriteError writes p for the exchange and returns true, or returns
+// false (having written nothing) to leave the problem+json default.
+type ErrorWriter interface {
+	WriteError(w http.ResponseWriter, ex *Exchange, p problem.Details, ext map[string]any) bool
+}
+
 // ErrHandled tells the pipeline a stage wrote the response itself.
 var ErrHandled = errors.New("gateway: response written by stage")
 
@@ -77,6 +85,8 @@ type Error struct {
 	// Header holds headers to send with the problem (Retry-After,
 	// WWW-Authenticate, Allow).
 	Header http.Header
+	// Extensions are extra problem members, e.g. "violations".
+	Extensions map[string]any
 	// Err is the underlying cause, for logs; never shown to the client.
 	Err error
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Details is an RFC 9457 problem object.
@@ -22,9 +23,9 @@ type Details struct {
 // TypeBase prefixes the stable type URIs of raygate's problems.
 const TypeBase = "https://raygate.dev/problems/"
 
-// Write sends a problem response with the given status. kind is the stable,
+// New returns the details of a problem. kind is the stable,
 // machine-readable slug ("no-route", "bad-gateway", ...).
-func Write(w http.ResponseWriter, r *http.Request, status int, kind, detail string) {
+func New(r *http.Request, status int, kind, detail string) Details {
 	d := Details{
 		Type:   TypeBase + kind,
 		Title:  http.StatusText(status),
@@ -34,12 +35,41 @@ func Write(w http.ResponseWriter, r *http.Request, status int, kind, detail stri
 	if r != nil {
 		d.RequestID = r.Header.Get("X-Request-Id")
 	}
-	body, _ := json.Marshal(d)
+	return d
+}
+
+// Kind returns the slug of d's type.
+func (d Details) Kind() string { return strings.TrimPrefix(d.Type, TypeBase) }
+
+// Write sends a problem response with the given status.
+func Write(w http.ResponseWriter, r *http.Request, status int, kind, detail string) {
+	WriteDetails(w, New(r, status, kind, detail), nil)
+}
+
+// WriteDetails sends d, with extension members (RFC 9457 §3.2) such as a
+// list of violations; an extension never replaces a standard member.
+func WriteDetails(w http.ResponseWriter, d Details, ext map[string]any) {
+	var body []byte
+	if len(ext) == 0 {
+		body, _ = json.Marshal(d)
+	} else {
+		m := make(map[string]any, len(ext)+6)
+		for k, v := range ext {
+			m[k] = v
+		}
+		std, _ := json.Marshal(d)
+		var members map[string]any
+		json.Unmarshal(std, &members)
+		for k, v := range members {
+			m[k] = v
+		}
+		body, _ = json.Marshal(m)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Del("Content-Encoding")
-	w.WriteHeader(status)
+	w.WriteHeader(d.Status)
 	w.Write(append(body, '\n'))
 }
