@@ -120,7 +120,12 @@ type Convert struct {
 //	status.set                                           (Status, When: responses only)
 //
 // Values are templates: {param.NAME}, {query.NAME}, {header.NAME},
-// {identity.subject}, {identity.role}, {route}, {request_id}, {{ for "{".
+// {identity.subject}, {identity.role}, {route}, {request_id}, {method},
+// {path}; "{{" and "}}" are literal braces (so a json value doubles its
+// braces: '{{"a":1}}'). A value that is absent makes the step unable to
+// apply. Steps are compiled when the gateway starts, and a step that could
+// never apply (a number that is not one, a move into itself, a path
+// template that could leave the route's shape) stops it with an error.
 type Transform struct {
 	// Op is the operation (see above).
 	Op string `yaml:"op" json:"op"`
