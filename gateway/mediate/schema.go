@@ -1,10 +1,14 @@
-// Package mediate holds what the gateway does to a message itself. This
-// first room is JSON Schema validation (draft 2020-12, with
-// github.com/santhosh-tekuri/jsonschema/v6): schemas are compiled once, when
-// the configuration loads, from documents the configuration carries; nothing
-// is fetched from the network or read from files at run time. Conversion,
-// transforms and the response cache are to come (issue 5). It touches no
-// gateway state: a compiled Schema is immutable and safe for concurrent use.
+// Package mediate is the stage that works on the message itself, per
+// route, through named policies (config.MediationPolicy): JSON Schema
+// validation of bodies, query and path parameters (this file, with
+// github.com/santhosh-tekuri/jsonschema/v6: compiled once, from documents
+// the configuration carries, nothing fetched); content conversion
+// (conversion.go over the convert and protoconv packages); transforms (the
+// transform package); the response cache (cachepolicy.go, request.go and
+// response.go over the cache package); and routes' own error bodies. It
+// touches the exchange it is given and its own state; policies are
+// immutable once compiled, and the cache and counters are safe for
+// concurrent use.
 package mediate
 
 import (

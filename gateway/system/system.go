@@ -19,6 +19,7 @@ import (
 	"github.com/raygate/raygate/gateway/admin"
 	"github.com/raygate/raygate/gateway/auth"
 	"github.com/raygate/raygate/gateway/config"
+	"github.com/raygate/raygate/gateway/mediate"
 	"github.com/raygate/raygate/gateway/metrics"
 	"github.com/raygate/raygate/gateway/resilience"
 	"github.com/raygate/raygate/shell"
@@ -36,6 +37,7 @@ type System struct {
 	Gateway    *gateway.Gateway
 	Auth       *auth.Auth
 	Resilience *resilience.Resilience
+	Mediate    *mediate.Mediate
 	Metrics    *metrics.Metrics
 	prom       *prometheus.Registry
 	cfg        *config.Config
@@ -54,6 +56,11 @@ func New(cfg *config.Config, opts Options) (*System, error) {
 		return nil, err
 	}
 	res := resilience.New(cfg.Resilience, nil)
+	med, err := mediate.New(cfg.Mediation)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	met := metrics.New(metrics.Options{MaxSeries: cfg.Metrics.MaxSeries})
 	if al := cfg.Metrics.AccessLog; al != nil {
 		met.AccessLog = metrics.NewAccessLog(os.Stderr, al.Sample, al.OffRoutes)
@@ -63,8 +70,10 @@ func New(cfg *config.Config, opts Options) (*System, error) {
 		// pipeline order: metrics see every routed request from its start;
 		// authentication comes before anything reaches a backend or a
 		// cache; then rate limits (which may key on the identity) and the
-		// resilience wrapper around the round trip
-		Stages: []any{met, a, res},
+		// resilience wrapper around the round trip; mediation last, so
+		// that limits refuse before bodies are read, and a cache hit
+		// still counts against a rate limit, as in nginx and Kong
+		Stages: []any{met, a, res, med},
 	})
 	if err != nil {
 		a.Close()
@@ -72,7 +81,7 @@ func New(cfg *config.Config, opts Options) (*System, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(met, collectors.NewGoCollector())
-	return &System{Gateway: g, Auth: a, Resilience: res, Metrics: met, prom: reg, cfg: cfg}, nil
+	return &System{Gateway: g, Auth: a, Resilience: res, Mediate: med, Metrics: met, prom: reg, cfg: cfg}, nil
 }
 
 // RegisterCommands adds every subsystem's console command.
@@ -80,6 +89,7 @@ func (s *System) RegisterCommands(reg *shell.Registry) {
 	s.Gateway.RegisterCommands(reg)
 	s.Auth.RegisterCommands(reg)
 	s.Resilience.RegisterCommands(reg)
+	s.Mediate.RegisterCommands(reg, func() []config.Route { return s.Gateway.Config().Routes })
 	s.Metrics.RegisterCommands(reg)
 }
 
@@ -96,6 +106,14 @@ func (s *System) metricsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/resilience/breakers", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s.Resilience.Breakers())
+	})
+	mux.HandleFunc("GET /admin/mediate/cache", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.Mediate.Store().Stats())
+	})
+	mux.HandleFunc("POST /admin/mediate/cache/flush", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]int{"flushed": s.Mediate.Store().Flush(r.URL.Query().Get("route"))})
 	})
 	mux.HandleFunc("GET /admin/metrics.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -93,8 +93,8 @@ type RouteStats struct {
 
 type routeCounters struct {
 	hits, staleHits, misses, stores, evictions, revalidations, notModified, bypasses, collapsed atomic.Uint64
-	entries                                                                                   atomic.Int64
-	bytes                                                                                     atomic.Int64
+	entries                                                                                     atomic.Int64
+	bytes                                                                                       atomic.Int64
 }
 
 // Store is the cache. All methods are safe for concurrent use.

@@ -1,0 +1,77 @@
+package mediate
+
+import (
+	"errors"
+
+	"github.com/raygate/raygate/gateway/mediate/convert"
+)
+
+// errNoMessage is a protobuf conversion on a policy without a message.
+var errNoMessage = errors.New("protobuf conversion needs convert.proto and convert.message")
+
+// formatNamed maps a Convert.To to a format.
+func formatNamed(to string) convert.Format {
+	switch to {
+	case "json":
+		return convert.JSON
+	case "xml":
+		return convert.XML
+	case "protobuf":
+		return convert.Protobuf
+	}
+	return convert.Binary
+}
+
+// offered lists the formats an "accept" conversion may answer with, the
+// first being the default.
+func (cv *converter) offered() []convert.Format {
+	if cv.message != nil {
+		return []convert.Format{convert.JSON, convert.XML, convert.Protobuf}
+	}
+	return []convert.Format{convert.JSON, convert.XML}
+}
+
+// run converts body from one format to another, through JSON, the hub
+// every converter speaks. Binary, and anything to itself, is untouched;
+// contentType is the source's whole header (multipart needs its boundary).
+func (cv *converter) run(body []byte, from, to convert.Format, contentType string, max int64) ([]byte, error) {
+	if from == to || from == convert.Binary || to == convert.Binary {
+		return body, nil
+	}
+	lim := convertLimits(max)
+	var js []byte
+	var err error
+	switch from {
+	case convert.JSON:
+		js = body
+	case convert.XML:
+		js, err = convert.XMLToJSON(body, lim)
+	case convert.Form, convert.Multipart:
+		js, err = convert.FormToJSON(body, contentType, lim)
+	case convert.Protobuf:
+		if cv.message == nil {
+			return nil, errNoMessage
+		}
+		js, err = cv.message.ToJSON(body, protoLimits(max))
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch to {
+	case convert.JSON:
+		if from == convert.JSON {
+			return body, nil
+		}
+		return js, nil
+	case convert.XML:
+		return convert.JSONToXML(js, cv.root, lim)
+	case convert.Form:
+		return convert.JSONToForm(js, lim)
+	case convert.Protobuf:
+		if cv.message == nil {
+			return nil, errNoMessage
+		}
+		return cv.message.FromJSON(js, protoLimits(max))
+	}
+	return body, nil
+}
