@@ -1,7 +1,10 @@
 package mediate
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/raygate/raygate/gateway/mediate/convert"
 )
@@ -45,7 +48,9 @@ func (cv *converter) run(body []byte, from, to convert.Format, contentType strin
 	case convert.JSON:
 		js = body
 	case convert.XML:
-		js, err = convert.XMLToJSON(body, lim)
+		if js, err = convert.XMLToJSON(body, lim); err == nil {
+			js, err = unwrapRoot(js)
+		}
 	case convert.Form, convert.Multipart:
 		js, err = convert.FormToJSON(body, contentType, lim)
 	case convert.Protobuf:
@@ -64,7 +69,7 @@ func (cv *converter) run(body []byte, from, to convert.Format, contentType strin
 		}
 		return js, nil
 	case convert.XML:
-		return convert.JSONToXML(js, cv.root, lim)
+		return convert.JSONToXML(wrapRoot(js, cv.root), cv.root, lim)
 	case convert.Form:
 		return convert.JSONToForm(js, lim)
 	case convert.Protobuf:
@@ -74,4 +79,35 @@ func (cv *converter) run(body []byte, from, to convert.Format, contentType strin
 		return cv.message.FromJSON(js, protoLimits(max))
 	}
 	return body, nil
+}
+
+// The gateway's XML documents are unwrapped: the root element's content is
+// the JSON document (an order's fields, not {"order": {...}}), so that one
+// schema and one backend serve JSON and XML clients alike; the other way,
+// JSON is written inside the xml_root element. XML -> JSON -> XML keeps the
+// document when xml_root names its root element.
+
+// unwrapRoot takes the one member of the converter's {"root": value}.
+func unwrapRoot(js []byte) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(js, &m); err != nil || len(m) != 1 {
+		return nil, fmt.Errorf("XML: the document has no single root element")
+	}
+	for _, v := range m {
+		return v, nil
+	}
+	return nil, nil
+}
+
+// wrapRoot puts a JSON document under the root element's name (a valid
+// XML name, checked by the configuration).
+func wrapRoot(js []byte, root string) []byte {
+	var b bytes.Buffer
+	b.Grow(len(js) + len(root) + 6)
+	b.WriteString(`{"`)
+	b.WriteString(root)
+	b.WriteString(`":`)
+	b.Write(bytes.TrimSpace(js))
+	b.WriteByte('}')
+	return b.Bytes()
 }

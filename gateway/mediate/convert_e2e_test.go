@@ -17,7 +17,7 @@ mediation:
   policies:
     - name: tojson
       request: {convert: {to: json}}
-      response: {convert: {to: accept}}
+      response: {convert: {to: accept, xml_root: order}}
     - name: proto
       request: {convert: {to: json, proto: demo, message: raygate.demo.v1.Order}}
       response: {convert: {to: accept, proto: demo, message: raygate.demo.v1.Order}}
@@ -103,11 +103,11 @@ func TestConversion(t *testing.T) {
 
 	// a JSON backend answered as XML; an XML backend answered as JSON
 	r = do(t, "GET", gw+"/json", "")
-	if !strings.HasPrefix(r.header.Get("Content-Type"), "application/xml") || !strings.Contains(r.body, "<order><id>A1</id><items><sku>x</sku><sku>y</sku></items></order>") {
+	if !strings.HasPrefix(r.header.Get("Content-Type"), "application/xml") || !strings.Contains(r.body, "<reply><order><id>A1</id><items><sku>x</sku><sku>y</sku></items></order></reply>") {
 		t.Errorf("JSON backend as XML: %s %q", r.header.Get("Content-Type"), r.body)
 	}
 	r = do(t, "GET", gw+"/xml", "", "Accept", "application/json")
-	if r.header.Get("Content-Type") != "application/json" || r.body != `{"order":{"@id":"A1","sku":["x","y"]}}` {
+	if r.header.Get("Content-Type") != "application/json" || r.body != `{"@id":"A1","sku":["x","y"]}` {
 		t.Errorf("XML backend as JSON: %s %q", r.header.Get("Content-Type"), r.body)
 	}
 
