@@ -180,3 +180,38 @@ func TestCacheCollapsesMisses(t *testing.T) {
 		t.Errorf("collapsed = %d, want %d", c, n-1)
 	}
 }
+
+// TestCacheServesStaleWhileRevalidating: once an entry is stale (within
+// stale_while_revalidate), one request goes upstream and the others get
+// the stale entry at once instead of waiting.
+func TestCacheServesStaleWhileRevalidating(t *testing.T) {
+	b := newBackend(t)
+	gw, _ := startGateway(t, b, `listeners: [{address: "127.0.0.1:0"}]
+mediation:
+  policies: [{name: swr, cache: {ttl: 1s, stale_while_revalidate: 1m}}]
+routes: [{name: swr, match: {prefix: /slow}, service: b, mediation: swr}]
+services: [{name: b, instances: [{address: "BACKEND"}]}]
+`)
+	if r := do(t, "GET", gw+"/slow", ""); r.body != "n=1" {
+		t.Fatalf("fill: %q", r.body)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	b.gate = make(chan struct{})
+	leader := make(chan reply)
+	go func() { leader <- do(t, "GET", gw+"/slow", "") }()
+	for b.hits("/slow") < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	r := do(t, "GET", gw+"/slow", "")
+	if r.body != "n=1" || !strings.Contains(r.header.Get("Cache-Status"), "fwd=stale") || time.Since(start) > 500*time.Millisecond {
+		t.Errorf("while revalidating: %q %v after %v", r.body, r.header.Get("Cache-Status"), time.Since(start))
+	}
+	close(b.gate)
+	if lr := <-leader; lr.body != "n=2" {
+		t.Errorf("the revalidating request got %q", lr.body)
+	}
+	if r := do(t, "GET", gw+"/slow", ""); r.body != "n=2" || r.header.Get("Cache-Status") != "raygate; hit" {
+		t.Errorf("after revalidation: %q %v", r.body, r.header.Get("Cache-Status"))
+	}
+}
