@@ -171,10 +171,11 @@ type RouteCache struct {
 	LockTimeout Duration `yaml:"lock_timeout,omitempty" json:"lock_timeout"`
 }
 
-// ErrorTemplate is a route's own error body. The template is Go
-// text/template over the problem: {{.Type}}, {{.Title}}, {{.Status}},
-// {{.Detail}}, {{.RequestID}}, {{.Kind}}; with content type JSON, values are
-// written JSON-escaped ({{json .Detail}}).
+// ErrorTemplate is a route's own error body: text with placeholders
+// ${type}, ${title}, ${status}, ${detail}, ${request_id} and ${kind},
+// e.g. '{"error": "${kind}", "message": "${detail}"}'. Values are escaped
+// for the content type: JSON string escaping for JSON types, XML escaping
+// for XML types, as they are otherwise.
 type ErrorTemplate struct {
 	// ContentType of the body (default application/json).
 	ContentType string `yaml:"content_type,omitempty" json:"content_type"`

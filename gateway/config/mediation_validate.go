@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"text/template"
 	"time"
 )
 
@@ -224,15 +223,42 @@ func (c *Config) validateMediation() error {
 	return nil
 }
 
-// ParseErrorTemplate parses an error body template with the functions it
-// may use (json: JSON-encode a value).
-func ParseErrorTemplate(body string) (*template.Template, error) {
-	return template.New("errors").Option("missingkey=error").Funcs(template.FuncMap{
-		"json": func(v any) (string, error) {
-			b, err := json.Marshal(v)
-			return string(b), err
-		},
-	}).Parse(body)
+// ErrorFields are the problem members an error template may name.
+var ErrorFields = []string{"type", "title", "status", "detail", "request_id", "kind"}
+
+// ErrorTemplatePart is a piece of a parsed error template: literal text,
+// or (Field set) a problem member.
+type ErrorTemplatePart struct {
+	Text, Field string
+}
+
+// ParseErrorTemplate parses an error body template: text with ${field}
+// placeholders (ErrorFields). It is deliberately not text/template: no
+// logic, nothing to fail at run time, and no reflection (which would keep
+// every method of every type in the image).
+func ParseErrorTemplate(body string) ([]ErrorTemplatePart, error) {
+	var parts []ErrorTemplatePart
+	for body != "" {
+		i := strings.Index(body, "${")
+		if i < 0 {
+			parts = append(parts, ErrorTemplatePart{Text: body})
+			break
+		}
+		if i > 0 {
+			parts = append(parts, ErrorTemplatePart{Text: body[:i]})
+		}
+		j := strings.IndexByte(body[i:], '}')
+		if j < 0 {
+			return nil, fmt.Errorf(`unclosed "${" at offset %d`, i)
+		}
+		name := body[i+2 : i+j]
+		if !slices.Contains(ErrorFields, name) {
+			return nil, fmt.Errorf("${%s} is not one of ${%s}", name, strings.Join(ErrorFields, "}, ${"))
+		}
+		parts = append(parts, ErrorTemplatePart{Field: name})
+		body = body[i+j+1:]
+	}
+	return parts, nil
 }
 
 func validConvert(at string, c *Convert, protos map[string]bool, response bool) error {

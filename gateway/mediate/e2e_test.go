@@ -190,7 +190,7 @@ mediation:
     - name: templated
       request: {schema: order}
       errors:
-        body: '{"error": {{json .Kind}}, "code": {{.Status}}, "id": {{json .RequestID}}}'
+        body: '{"error": "${kind}", "code": ${status}, "id": "${request_id}", "why": "${detail}"}'
 routes:
   - {name: orders, match: {prefix: /echo/orders}, service: b, mediation: orders}
   - {name: search, match: {template: "/echo/search/{id}"}, service: b, mediation: search}

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
-	"text/template"
 	"time"
 
 	"github.com/raygate/raygate/gateway"
@@ -84,7 +83,7 @@ type policy struct {
 	respMax        int64
 
 	cache *cachePolicy
-	errs  *template.Template
+	errs  []config.ErrorTemplatePart
 
 	requestsRefused  atomic.Uint64 // 4xx the request side answered
 	responsesRefused atomic.Uint64 // 502s the response side answered

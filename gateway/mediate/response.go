@@ -2,6 +2,8 @@ package mediate
 
 import (
 	"bytes"
+	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -310,19 +312,42 @@ func (m *Mediate) WriteError(w http.ResponseWriter, ex *gateway.Exchange, d prob
 	if p == nil || p.errs == nil {
 		return false
 	}
-	data := map[string]any{
-		"Type": d.Type, "Title": d.Title, "Status": d.Status, "Detail": d.Detail,
-		"RequestID": d.RequestID, "Kind": d.Kind(), "Extensions": ext,
+	ct := p.cfg.Errors.ContentType
+	escape := func(s string) string { return s }
+	switch convert.FormatOf(ct) {
+	case convert.JSON:
+		escape = func(s string) string {
+			b, _ := json.Marshal(s)
+			return string(b[1 : len(b)-1])
+		}
+	case convert.XML:
+		escape = func(s string) string {
+			var b strings.Builder
+			xml.EscapeText(&b, []byte(s))
+			return b.String()
+		}
 	}
 	var b bytes.Buffer
-	if err := p.errs.Execute(&b, data); err != nil {
-		// a template that fails at run time must not cost the client
-		// its answer: the standard problem goes out instead
-		m.Log("mediate: route %s: error template: %v", ex.Route, err)
-		return false
+	for _, part := range p.errs {
+		switch part.Field {
+		case "":
+			b.WriteString(part.Text)
+		case "type":
+			b.WriteString(escape(d.Type))
+		case "title":
+			b.WriteString(escape(d.Title))
+		case "status":
+			b.WriteString(strconv.Itoa(d.Status))
+		case "detail":
+			b.WriteString(escape(d.Detail))
+		case "request_id":
+			b.WriteString(escape(d.RequestID))
+		case "kind":
+			b.WriteString(escape(d.Kind()))
+		}
 	}
 	h := w.Header()
-	h.Set("Content-Type", p.cfg.Errors.ContentType)
+	h.Set("Content-Type", ct)
 	h.Set("Content-Length", strconv.Itoa(b.Len()))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Del("Content-Encoding")

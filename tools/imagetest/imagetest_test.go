@@ -197,6 +197,28 @@ routes:
     service: host
     strip_prefix: true
     auth: {methods: [api_key, token]}
+  - name: orders
+    match: {path: /orders, methods: [POST]}
+    service: host
+    rewrite: /echo
+    mediation: orders
+  - name: catalog
+    match: {prefix: /catalog/}
+    service: host
+    mediation: catalog
+mediation:
+  schemas:
+    - name: order
+      document: '{"type":"object","required":["id","items"],"properties":{"id":{"type":"string"},"items":{"type":"array","minItems":1}}}'
+  policies:
+    - name: orders
+      request:
+        convert: {to: json}
+        schema: order
+        transforms: [{op: body.set, name: /via, value: "{route}"}]
+      response: {convert: {to: accept, xml_root: order}}
+    - name: catalog
+      cache: {ttl: 1m}
 services:
   - name: host
     resilience: guarded
@@ -291,6 +313,8 @@ services:
 			t.Errorf("bare-LF request: %q", answer)
 		}
 	}
+
+	testMediation(t, g)
 
 	resp, err = client.Get(g.url("/added/7"))
 	if err != nil {
@@ -493,4 +517,60 @@ services:
 	t.Logf("console after tests:\n%s", g.run("net"))
 	fmt.Printf("IMAGE %s: boot-to-first-response %d ms, image %d bytes (%s emulation)\n",
 		target, firstResponse.Milliseconds(), st.Size(), map[bool]string{true: os.Getenv("RAYGATE_ACCEL"), false: "software"}[os.Getenv("RAYGATE_ACCEL") != ""])
+}
+
+// testMediation checks what the image does to messages: a schema refusal
+// with its violations, XML converted to JSON for the backend and back to
+// XML for the client, a cache hit, and the mediate console command.
+func testMediation(t *testing.T, g *guest) {
+	post := func(body, ct, accept string) (int, http.Header, string) {
+		req, _ := http.NewRequest("POST", g.url("/orders"), strings.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	code, _, body := post(`{"items":[]}`, "application/json", "")
+	if code != 400 || !strings.Contains(body, `"violations"`) || !strings.Contains(body, `"/items"`) {
+		t.Errorf("invalid order: %d %s", code, body)
+	}
+	code, h, body := post(`<order><id>x1</id><items>a</items><items>b</items></order>`, "application/xml", "application/xml")
+	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "application/xml") ||
+		!strings.Contains(body, "<order><id>x1</id><items>a</items><items>b</items><via>orders</via></order>") {
+		t.Errorf("XML order: %d %s %q", code, h.Get("Content-Type"), body)
+	}
+	get := func() string {
+		resp, err := client.Get(g.url("/catalog/shoes"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.Header.Get("Cache-Status")
+	}
+	if first, second := get(), get(); !strings.Contains(first, "stored") || second != "raygate; hit" {
+		t.Errorf("cache: first %q, second %q", first, second)
+	}
+	if out := g.run("mediate cache"); !strings.Contains(out, "catalog") || !strings.Contains(out, "50.0%") {
+		t.Errorf("mediate cache:\n%s", out)
+	}
+	if out := g.run("mediate schemas"); !strings.Contains(out, "order") {
+		t.Errorf("mediate schemas:\n%s", out)
+	}
+	if out := g.run("mediate transforms orders"); !strings.Contains(out, "body.set /via") {
+		t.Errorf("mediate transforms:\n%s", out)
+	}
+	if out := g.run("mediate cache flush catalog"); !strings.Contains(out, "flushed 1 entry") {
+		t.Errorf("mediate cache flush:\n%s", out)
+	}
+	if out := g.run("mediate cache sideways"); !strings.Contains(out, "usage") {
+		t.Errorf("bad mediate subcommand:\n%s", out)
+	}
 }
