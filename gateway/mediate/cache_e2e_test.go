@@ -3,6 +3,7 @@ package mediate_test
 import (
 	"bytes"
 	"io"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -125,6 +126,12 @@ func TestCache(t *testing.T) {
 	st := sys.Mediate.Store().Stats()
 	if st.Bytes > 200000 || st.Routes["cached"].Evictions == 0 {
 		t.Errorf("byte bound: %d bytes held, %d evictions", st.Bytes, st.Routes["cached"].Evictions)
+	}
+
+	rec := httptest.NewRecorder()
+	sys.AdminHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !regexpMatch(`raygate_cache_hits_total\{route="cached"\} [1-9]`, rec.Body.String()) || !strings.Contains(rec.Body.String(), `raygate_cache_bytes{route="cached"}`) {
+		t.Errorf("/metrics has no cache figures:\n%.2000s", rec.Body.String())
 	}
 
 	var out bytes.Buffer

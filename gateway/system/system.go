@@ -80,7 +80,7 @@ func New(cfg *config.Config, opts Options) (*System, error) {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(met, collectors.NewGoCollector())
+	reg.MustRegister(met, med.Collector(), collectors.NewGoCollector())
 	return &System{Gateway: g, Auth: a, Resilience: res, Mediate: med, Metrics: met, prom: reg, cfg: cfg}, nil
 }
 

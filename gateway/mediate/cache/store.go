@@ -291,9 +291,10 @@ func (st Stats) RouteNames() []string {
 	return names
 }
 
-// HitRatio is hits (fresh and stale) over lookups, 0 when none.
+// HitRatio is requests answered from the cache (fresh, stale, or after
+// waiting for another request's fetch) over lookups, 0 when none.
 func (r RouteStats) HitRatio() float64 {
-	h := r.Hits + r.StaleHits
+	h := r.Hits + r.StaleHits + r.Collapsed
 	if h+r.Misses == 0 {
 		return 0
 	}
