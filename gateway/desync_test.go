@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"bytes"
 	"fmt"
 	"io"
@@ -157,8 +158,8 @@ type outcome struct {
 	closed bool
 }
 
-func send(t *testing.T, addr string, req []byte) outcome {
-	c, err := net.Dial("tcp", addr)
+func send(t *testing.T, dial func() (net.Conn, error), req []byte) outcome {
+	c, err := dial()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,10 +188,29 @@ func send(t *testing.T, addr string, req []byte) outcome {
 // deliberately, and the test fails if a listed case starts being refused.
 var knownGaps = map[string]bool{}
 
+// TestHTTPDesyncCorpus runs the corpus over plain TCP and over TLS
+// (HTTP/1.1 negotiated), where the gateway's own TLS listener applies the
+// same strict framing check.
 func TestHTTPDesyncCorpus(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { testDesync(t, false) })
+	t.Run("tls", func(t *testing.T) { testDesync(t, true) })
+}
+
+func testDesync(t *testing.T, overTLS bool) {
 	cases := loadDesync(t)
 	rec := newRecorder(t)
-	s := serve(t, "routes: [{name: all, match: {prefix: /}, service: s}]\nservices: [{name: s, instances: [{address: \""+rec.addr+"\"}]}]\n")
+	listener := ""
+	if overTLS {
+		cert, key := selfSigned(t)
+		listener = fmt.Sprintf("listeners: [{address: '127.0.0.1:0', tls: {cert_pem: %q, key_pem: %q}}]\n", cert, key)
+	}
+	s := serve(t, listener+"routes: [{name: all, match: {prefix: /}, service: s}]\nservices: [{name: s, instances: [{address: \""+rec.addr+"\"}]}]\n")
+	dial := func() (net.Conn, error) { return net.Dial("tcp", s.addr) }
+	if overTLS {
+		dial = func() (net.Conn, error) {
+			return tls.Dial("tcp", s.addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+		}
+	}
 
 	outcomes := make([]outcome, len(cases))
 	var wg sync.WaitGroup
@@ -201,7 +221,7 @@ func TestHTTPDesyncCorpus(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			outcomes[i] = send(t, s.addr, raw(c, i))
+			outcomes[i] = send(t, dial, raw(c, i))
 		}()
 	}
 	wg.Wait()

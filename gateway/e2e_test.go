@@ -465,6 +465,46 @@ func TestTLSAndHTTP2(t *testing.T) {
 	if resp.ProtoMajor != 2 || e.Path != "/tls" || e.Headers["X-Forwarded-Proto"] != "https" {
 		t.Fatalf("proto %s, echo %+v", resp.Proto, e)
 	}
+
+	// HTTP/1.1 over TLS: served, known to be TLS, and strictly framed
+	h1 := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}}
+	resp, err = h1.Get(s.url + "/tls1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = demo.Echo{}
+	json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.ProtoMajor != 1 || e.Path != "/tls1" || e.Headers["X-Forwarded-Proto"] != "https" {
+		t.Fatalf("HTTP/1.1 over TLS: proto %s, echo %+v", resp.Proto, e)
+	}
+	for _, raw := range []string{
+		"GET /x HTTP/1.1\nHost: a\r\n\r\n",
+		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+	} {
+		c, err := tls.Dial("tcp", s.addr, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, raw)
+		answer, _ := io.ReadAll(c)
+		c.Close()
+		if !strings.HasPrefix(string(answer), "HTTP/1.1 400 ") || !strings.Contains(string(answer), "bad-framing") {
+			t.Errorf("%q over TLS: %q", raw, answer)
+		}
+	}
+	// a client that stalls its handshake holds no one else up
+	stalled, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	if resp, err := h1.Get(s.url + "/after"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
 }
 
 func TestRewrites(t *testing.T) {

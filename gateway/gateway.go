@@ -454,7 +454,7 @@ func setForwarded(pr *httputil.ProxyRequest, trusted []netip.Prefix) {
 		}
 	}
 	proto := "http"
-	if in.TLS != nil {
+	if tlsStateOf(in) != nil {
 		proto = "https"
 	}
 	if trust {

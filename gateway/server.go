@@ -23,6 +23,7 @@ func (g *Gateway) Server(l config.Listener) (*http.Server, error) {
 		IdleTimeout:       lim.IdleTimeout.D(),
 		MaxHeaderBytes:    lim.MaxHeaderBytes,
 		ErrorLog:          discardLog,
+		ConnContext:       connContext,
 	}
 	if l.TLS != nil {
 		cert, err := loadCert(l.TLS)
@@ -63,12 +64,12 @@ func (g *Gateway) Serve(ln net.Listener, l config.Listener) error {
 	if err != nil {
 		return err
 	}
-	if srv.TLSConfig == nil {
-		ln = strictListener{ln}
-	}
+	// connections in their TLS handshake count against the limit too
 	ln = netutil.LimitListener(ln, g.Config().Limits.MaxConnections)
 	if srv.TLSConfig != nil {
-		return srv.ServeTLS(ln, "", "")
+		ln = newTLSListener(ln, srv.TLSConfig, g.Config().Limits.ReadHeaderTimeout.D())
+	} else {
+		ln = strictListener{ln}
 	}
 	return srv.Serve(ln)
 }
