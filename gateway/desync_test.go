@@ -2,8 +2,8 @@ package gateway_test
 
 import (
 	"bufio"
-	"crypto/tls"
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
