@@ -66,12 +66,7 @@ const (
 	regQueueDeviceHigh = 0x0a4
 )
 
-const (
-	maxQueueSize = 256
-	// bufferSize holds the largest frame without mergeable receive buffers:
-	// a 12-byte virtio_net_hdr and a 1514-byte frame, rounded up.
-	bufferSize = 2048
-)
+const maxQueueSize = 256
 
 // Stats counts driver events; read them with atomic loads.
 type Stats struct {
@@ -81,6 +76,7 @@ type Stats struct {
 	TxFrames     atomic.Uint64
 	TxFull       atomic.Uint64 // transmit attempts with no free descriptor
 	TxOversize   atomic.Uint64
+	TxErrors     atomic.Uint64 // used elements naming a descriptor not in flight
 	Doorbells    atomic.Uint64 // queue notifications written
 	ConfigEvents atomic.Uint64
 }
@@ -250,27 +246,12 @@ func (hw *Net) Poll() { hw.drainRx() }
 func (hw *Net) drainRx() {
 	q := hw.rx
 	for {
-		n := 0
-		for {
-			id, length, ok := q.next()
-			if !ok {
-				break
-			}
-			if int(length) > hw.hdrLen && int(length) <= bufferSize {
-				hw.Stats.RxFrames.Add(1)
-				if hw.deliver != nil {
-					hw.deliver(q.bufs[id][hw.hdrLen:length])
-				}
-			} else {
-				hw.Stats.RxErrors.Add(1)
-			}
-			q.offer(id)
-			n++
-		}
-		if n == 0 {
+		frames, refused := q.drain(hw.hdrLen, hw.deliver)
+		hw.Stats.RxFrames.Add(uint64(frames))
+		hw.Stats.RxErrors.Add(uint64(refused))
+		if frames+refused == 0 {
 			return
 		}
-		q.publish(0)
 		if q.deviceWantsNotify() {
 			hw.notify(receiveq1)
 		}
@@ -282,13 +263,7 @@ func (hw *Net) drainRx() {
 // offload, no segmentation offload) and offered, unpublished, to the device.
 func (hw *Net) Transmit(parts [][]byte) error {
 	q := hw.tx
-	for {
-		id, _, ok := q.next()
-		if !ok {
-			break
-		}
-		q.free = append(q.free, id)
-	}
+	hw.Stats.TxErrors.Add(uint64(q.reclaim()))
 	if len(q.free) == 0 {
 		hw.Stats.TxFull.Add(1)
 		return netstack.ErrQueueFull
