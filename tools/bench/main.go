@@ -129,7 +129,9 @@ type scenario struct {
 
 // gw is one gateway under test.
 type gw struct {
-	name  string
+	name string
+	// host is where the gateway listens (default 127.0.0.1)
+	host  string
 	start func(dir string, port, backend int) (*exec.Cmd, error)
 	// supports reports whether the gateway can run the scenario as built.
 	supports func(s string) bool
@@ -179,6 +181,14 @@ func run(duration, warmup time.Duration, repeats int, only, outFile string) erro
 		return err
 	}
 
+	var cleanups []func()
+	defer func() {
+		for _, c := range cleanups {
+			c()
+		}
+		tapDown()
+	}()
+
 	raygateBin := filepath.Join(dir, "raygate")
 	if out, err := exec.Command("go", "build", "-o", raygateBin, "./tools/raygate").CombinedOutput(); err != nil {
 		return fmt.Errorf("building raygate: %v\n%s", err, out)
@@ -204,6 +214,33 @@ limits: {max_idle_conns_per_instance: 256, max_conns_per_instance: 2048}
 				path := filepath.Join(d, "raygate.yaml")
 				os.WriteFile(path, []byte(cfg), 0o644)
 				c := exec.Command("taskset", "-c", "0", raygateBin, "-config", path, "-no-shell")
+				c.Env = append(os.Environ(), "GOMAXPROCS=1")
+				return c, c.Start()
+			}},
+		{name: "raygate/tap", host: tapGuest, supports: func(s string) bool { return s == "plain" || s == "64KiB" || s == "1000 conns" },
+			start: func(d string, port, b int) (*exec.Cmd, error) {
+				// the netstack's cost: the same gateway, serving and dialing
+				// through gVisor's netstack on a TAP interface whose other
+				// end is this host's kernel, where a second backend listens
+				// on the TAP's private address
+				if err := tapUp(); err != nil {
+					return nil, err
+				}
+				be := exec.Command("taskset", "-c", "1", self, "-mode", "backend", "-listen", fmt.Sprintf("%s:%d", tapHost, b))
+				be.Env = append(os.Environ(), "GOMAXPROCS=1")
+				if err := be.Start(); err != nil {
+					return nil, err
+				}
+				cleanups = append(cleanups, func() { be.Process.Kill(); be.Wait() })
+				cfg := fmt.Sprintf(`listeners: [{address: ":%d"}]
+routes:
+  - {name: plain, match: {prefix: /plain/}, service: b}
+services: [{name: b, instances: [{address: "%s:%d"}]}]
+limits: {max_idle_conns_per_instance: 256, max_conns_per_instance: 2048}
+`, port, tapHost, b)
+				path := filepath.Join(d, "raygate-tap.yaml")
+				os.WriteFile(path, []byte(cfg), 0o644)
+				c := exec.Command("taskset", "-c", "0", raygateBin, "-config", path, "-no-shell", "-tap", tapName, "-tap-address", tapGuest+"/24")
 				c.Env = append(os.Environ(), "GOMAXPROCS=1")
 				return c, c.Start()
 			}},
@@ -324,7 +361,7 @@ backend be
 	for _, g := range gateways {
 		results[g.name] = map[string]result{}
 		bin := g.name
-		if g.name == "raygate" || g.name == "httputil" {
+		if strings.HasPrefix(g.name, "raygate") || g.name == "httputil" {
 			bin = "go"
 		}
 		if _, err := exec.LookPath(bin); err != nil {
@@ -336,9 +373,20 @@ backend be
 		port := freePort()
 		cmd, err := g.start(dir, port, backendPort)
 		if err != nil {
+			if g.host != "" {
+				// the TAP run needs root and /dev/net/tun: say so, go on
+				for _, s := range scenarios {
+					results[g.name][s.name] = result{err: "n/a: " + err.Error()}
+				}
+				continue
+			}
 			return fmt.Errorf("%s: %v", g.name, err)
 		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		host := g.host
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		addr := fmt.Sprintf("%s:%d", host, port)
 		if err := waitPort(addr, 10*time.Second); err != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
@@ -394,6 +442,30 @@ backend be
 }
 
 // check makes one request and wants a 200.
+// The TAP interface of the netstack run: a private /24 between this
+// host's kernel (tapHost) and the gateway's netstack (tapGuest).
+const (
+	tapName  = "rgbench0"
+	tapHost  = "10.78.0.2"
+	tapGuest = "10.78.0.1"
+)
+
+func tapUp() error {
+	tapDown()
+	for _, args := range [][]string{
+		{"tuntap", "add", "dev", tapName, "mode", "tap"},
+		{"addr", "add", tapHost + "/24", "dev", tapName},
+		{"link", "set", tapName, "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("ip %s: %v %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
+func tapDown() { exec.Command("ip", "link", "del", tapName).Run() }
+
 // cachedCount asks the backend how many /cached/ requests reached it.
 func cachedCount(port int) int64 {
 	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/__cached_count", port))
@@ -511,6 +583,6 @@ func render(gws []*gw, scs []scenario, res map[string]map[string]result, d time.
 				r.p99.Round(time.Microsecond), float64(r.rssKB)/1024, ratio)
 		}
 	}
-	fmt.Fprintf(&b, "\nn/a: the peer cannot do this as packaged (nginx and Caddy verify JWTs only with plug-ins; Caddy's standard build has no response cache, its cache-handler is a plug-in). In \"cache hit\" each gateway answers from its own cache (nginx proxy_cache, HAProxy cache, raygate's mediation cache), checked by counting the requests that reached the backend.\n")
+	fmt.Fprintf(&b, "\nn/a: the peer cannot do this as packaged (nginx and Caddy verify JWTs only with plug-ins; Caddy's standard build has no response cache, its cache-handler is a plug-in). In \"cache hit\" each gateway answers from its own cache (nginx proxy_cache, HAProxy cache, raygate's mediation cache), checked by counting the requests that reached the backend. raygate/tap is the same gateway serving and dialing through gVisor's netstack on a TAP interface (the image's network path, with this host's kernel at the other end of the wire); its ratio is raygate on the kernel's TCP over raygate on the netstack.\n")
 	return b.String()
 }

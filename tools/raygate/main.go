@@ -42,6 +42,8 @@ func main() {
 	demoMode := flag.Bool("demo", false, "start the demo backends and map "+hostAlias+" to loopback")
 	noShell := flag.Bool("no-shell", false, "do not read commands from stdin")
 	check := flag.Bool("check", false, "validate the configuration and exit")
+	tap := flag.String("tap", "", "serve through gVisor's netstack on this TAP interface (Linux, CAP_NET_ADMIN), as the image does")
+	tapAddress := flag.String("tap-address", "10.77.0.1/24", "the netstack's address on -tap")
 	flag.Parse()
 
 	if *check {
@@ -53,13 +55,21 @@ func main() {
 		return
 	}
 
-	if err := run(*configPath, *listen, *demoMode, *noShell); err != nil {
+	var tn *tapNet
+	if *tap != "" {
+		var err error
+		if tn, err = openTap(*tap, *tapAddress); err != nil {
+			fmt.Fprintln(os.Stderr, "raygate:", err)
+			os.Exit(1)
+		}
+	}
+	if err := run(*configPath, *listen, *demoMode, *noShell, tn); err != nil {
 		fmt.Fprintln(os.Stderr, "raygate:", err)
 		os.Exit(1)
 	}
 }
 
-func run(configPath, listen string, demoMode, noShell bool) error {
+func run(configPath, listen string, demoMode, noShell bool, tn *tapNet) error {
 	start := time.Now()
 	cfg, err := config.Load(configPath)
 	if err != nil {
@@ -70,6 +80,10 @@ func run(configPath, listen string, demoMode, noShell bool) error {
 	}
 
 	var opts system.Options
+	listenOn := net.Listen
+	if tn != nil {
+		opts.Dial, listenOn = tn.dial, tn.listen
+	}
 	if demoMode {
 		opts.Dial = aliasDialer(hostAlias, "127.0.0.1")
 		if err := startDemoBackends(cfg); err != nil {
@@ -85,7 +99,7 @@ func run(configPath, listen string, demoMode, noShell bool) error {
 	errs := make(chan error, len(cfg.Listeners)+1)
 	var addrs []string
 	for _, l := range cfg.Listeners {
-		ln, err := net.Listen("tcp", l.Address)
+		ln, err := listenOn("tcp", l.Address)
 		if err != nil {
 			return fmt.Errorf("listener %s: %v", l.Name, err)
 		}
