@@ -96,4 +96,3 @@ func (t *Tap) Close() error {
 	t.closed.Store(true)
 	return unix.Close(t.fd)
 }
-
