@@ -34,15 +34,15 @@ func targetNIC() (nic, error) {
 
 type enetNIC struct{ *imxenet.NIC }
 
-func (n *enetNIC) Name() string { return fmt.Sprintf("enet%d irq %d", n.ENET.Index, n.ENET.IRQ) }
+func (n *enetNIC) Name() string { return fmt.Sprintf("enet%d (polled)", n.ENET.Index) }
 
 func (n *enetNIC) Start(st *netstack.Stack) {
 	n.NIC.Start(st.Deliver)
-	go imx6.ServiceInterrupts(n.ENET.IRQ, n.Service)
+	go imx6.PollNIC(n.Service)
 }
 
 func (n *enetNIC) WriteStats(w io.Writer) {
 	s, m := &n.Stats, &n.ENET.Stats
-	fmt.Fprintf(w, "driver     %s: %d interrupts  %d rx  %d tx  %d crc/frame errors  %d overruns  %d too large\n",
-		n.Name(), s.Interrupts.Load(), s.RxFrames.Load(), s.TxFrames.Load(), m.CRCOrFrameError, m.Overrun, m.FrameTooLarge)
+	fmt.Fprintf(w, "driver     %s: %d busy polls  %d rx  %d tx  %d crc/frame errors  %d overruns  %d too large\n",
+		n.Name(), s.Polls.Load(), s.RxFrames.Load(), s.TxFrames.Load(), m.CRCOrFrameError, m.Overrun, m.FrameTooLarge)
 }

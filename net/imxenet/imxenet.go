@@ -2,7 +2,7 @@
 
 // Package imxenet binds tamago's NXP ENET driver (soc/nxp/enet) to raygate's
 // netstack: transmit copies each frame into the MAC's descriptor ring, and
-// receive drains the ring from the board's GIC interrupt goroutine.
+// receive drains the ring from the board's polling goroutine.
 //
 // This package is only meant to be used with GOOS=tamago GOARCH=arm.
 package imxenet
@@ -19,7 +19,7 @@ import (
 
 // Stats counts glue events; the MAC's own error counters are in ENET.Stats.
 type Stats struct {
-	Interrupts atomic.Uint64
+	Polls      atomic.Uint64 // passes that found frames
 	RxFrames   atomic.Uint64
 	TxFrames   atomic.Uint64
 	TxOversize atomic.Uint64
@@ -58,27 +58,32 @@ func (n *NIC) MAC() net.HardwareAddr { return n.ENET.MAC }
 // LinkUp implements netstack.LinkState; the glue does not read the PHY.
 func (n *NIC) LinkUp() bool { return true }
 
-// Start enables the descriptor rings and the receive-frame interrupt.
+// Start enables the descriptor rings; the MAC's interrupts stay off (the
+// board polls, see board/imx6.PollNIC).
 func (n *NIC) Start(deliver func([]byte)) {
 	n.deliver = deliver
 	n.ENET.Start(false)
-	n.ENET.EnableInterrupt(enet.IRQ_RXF)
 }
 
-// Service drains received frames; the board calls it for the ENET IRQ.
-func (n *NIC) Service() {
-	n.Stats.Interrupts.Add(1)
-	for {
-		n.ENET.ClearInterrupt(enet.IRQ_RXF)
+// Service drains received frames, at most one ring's worth, and returns
+// how many it delivered.
+func (n *NIC) Service() int {
+	got := 0
+	for got < n.ENET.RingSize {
 		buf := n.ENET.Rx()
 		if buf == nil {
-			return
+			break
 		}
+		got++
 		n.Stats.RxFrames.Add(1)
 		if n.deliver != nil {
 			n.deliver(buf)
 		}
 	}
+	if got > 0 {
+		n.Stats.Polls.Add(1)
+	}
+	return got
 }
 
 // Transmit implements netstack.Device.Transmit. The frame is assembled in
