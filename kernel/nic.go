@@ -17,7 +17,7 @@ type nic interface {
 	Name() string
 	// MAC is the device's hardware address.
 	MAC() net.HardwareAddr
-	// Start begins interrupt-driven receive into st.
+	// Start begins polled receive into st (kernel/poll.go).
 	Start(st *netstack.Stack)
 	// WriteStats prints driver counters for the `net` command.
 	WriteStats(w io.Writer)

@@ -38,7 +38,8 @@ func (n *enetNIC) Name() string { return fmt.Sprintf("enet%d (polled)", n.ENET.I
 
 func (n *enetNIC) Start(st *netstack.Stack) {
 	n.NIC.Start(st.Deliver)
-	go imx6.PollNIC(n.Service)
+	imx6.InstallIdle()
+	go pollNIC(n.Service)
 }
 
 func (n *enetNIC) WriteStats(w io.Writer) {

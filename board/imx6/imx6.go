@@ -1,8 +1,8 @@
 //go:build tamago && arm
 
 // Package imx6 holds what raygate's i.MX6UL/ULL/ULZ boards share: interrupt
-// polling with a halt-until-alarm idle governor (see PollNIC for why not
-// interrupts), the
+// a halt-until-alarm idle governor with interrupts masked (see InstallIdle
+// for why), the
 // watchdog, and time since reset. The board packages (mx6ullevk, usbarmory)
 // import tamago's board support and pick the console and MAC.
 //
@@ -10,7 +10,6 @@
 package imx6
 
 import (
-	"runtime"
 	"runtime/goos"
 	"time"
 
@@ -18,46 +17,31 @@ import (
 	"github.com/usbarmory/tamago/soc/nxp/imx6ul"
 )
 
-// PollNIC calls service on the calling goroutine, forever: at once again
-// while it finds frames, else after a pause that doubles from 50 µs up to
-// 1 ms, which bounds the receive latency of an idle link. Between passes
-// the CPU halts until the next timer alarm.
+// InstallIdle sets the idle governor: the CPU halts until the next timer
+// alarm, with CPU interrupts left masked. The GIC still wakes the halted
+// CPU for the alarm; the governor acknowledges it.
 //
-// Why polling and not the ENET interrupt: tamago's ARM IRQ path wakes the
-// interrupt goroutine with runtime.WakeG, which, run in IRQ mode, scans
-// the P's timer heap backwards for that goroutine's timer without a lower
-// bound. An IRQ that lands while the runtime is moving timers in the heap
-// (deleteMin, siftdown) makes the scan miss and walk off the start of RAM:
-// a data abort at 0x7fffffec after 1,765 and 7,883 requests under load in
-// QEMU (tamago-go1.26.0 and its master alike). With CPU interrupts left
-// masked, nothing runs in IRQ mode; the GIC still wakes the halted CPU for
-// the timer alarm.
-func PollNIC(service func() int) {
+// Why masked, and why the NIC is polled (kernel/poll.go) rather than
+// interrupt driven: tamago's ARM IRQ path wakes the interrupt goroutine
+// with runtime.WakeG, which, run in IRQ mode, scans the P's timer heap
+// backwards for that goroutine's timer without a lower bound. An IRQ that
+// lands while the runtime is moving timers in the heap (deleteMin,
+// siftdown) makes the scan miss and walk off the start of RAM: a data abort
+// at 0x7fffffec after 1,765 and 7,883 requests under load in QEMU
+// (tamago-go1.26.0, and its master the same). With interrupts masked
+// nothing runs in IRQ mode.
+func InstallIdle() {
 	imx6ul.GIC.Init(true, false)
 	imx6ul.GIC.EnableInterrupt(arm.TIMER_IRQ, true)
-
 	goos.Idle = func(pollUntil int64) {
 		if pollUntil == 0 {
 			return
 		}
 		imx6ul.ARM.SetAlarm(pollUntil)
 		imx6ul.ARM.WaitInterrupt()
-		// what woke the CPU is acknowledged here: IRQs stay masked
 		imx6ul.ARM.SetAlarm(0)
 		for i := 0; i < 4 && imx6ul.GIC.GetInterrupt(true) < 1020; i++ {
 		}
-	}
-
-	const minPause, maxPause = 50 * time.Microsecond, time.Millisecond
-	pause := minPause
-	for {
-		if service() > 0 {
-			pause = minPause
-			runtime.Gosched()
-			continue
-		}
-		time.Sleep(pause)
-		pause = min(2*pause, maxPause)
 	}
 }
 

@@ -150,25 +150,6 @@ func Reset() {
 	amd64.Fault()
 }
 
-// vector is the CPU interrupt vector the NIC's GSI is redirected to.
-const vector = 32
-
-// ServiceInterrupts routes gsi to the bootstrap processor and calls isr on
-// every interrupt, on the calling goroutine, forever.
-func ServiceInterrupts(gsi int, isr func()) {
-	if gsi >= IOAPIC1.GSIBase {
-		IOAPIC1.EnableInterrupt(gsi, vector)
-	} else {
-		IOAPIC0.EnableInterrupt(gsi, vector)
-	}
-
-	AMD64.ServiceInterrupts(func(v int) {
-		if v == vector {
-			isr()
-		}
-	})
-}
-
 // Idle names how the CPU waits for work: "tsc-deadline" or "lapic-timer"
 // (halted until a timer or interrupt) or "spin".
 var Idle = "spin"

@@ -29,7 +29,7 @@ const (
 
 // queue is one split virtqueue with a fixed DMA buffer per descriptor.
 // It is not safe for concurrent use: the driver gives each queue one owner
-// (the interrupt goroutine for receive, the link's transmit lock for send).
+// (the polling goroutine for receive, the link's transmit lock for send).
 type queue struct {
 	size uint16
 

@@ -7,10 +7,12 @@
 //
 // Feature negotiation, reset and the device configuration space go through
 // tamago's kvm/virtio MMIO transport; the split virtqueues are the driver's
-// own (queue.go) so that transmit reuses a fixed DMA buffer per descriptor,
-// batches doorbells (one notification per netstack batch) and never asks for
-// transmit interrupts. Receive is driven by the device interrupt: the board
-// calls Service from its interrupt goroutine, and nothing polls while idle.
+// own (ring.go, queue.go) so that transmit reuses a fixed DMA buffer per
+// descriptor, batches doorbells (one notification per netstack batch) and
+// never asks for transmit interrupts. Receive is polled (Poll, from the
+// kernel's polling goroutine: see kernel/poll.go for why not the
+// interrupt), and the ring code refuses whatever a device returns that it
+// did not offer (ring_test.go plays a hostile device).
 //
 // This package is only meant to be used with GOOS=tamago.
 package virtionet
@@ -70,7 +72,7 @@ const maxQueueSize = 256
 
 // Stats counts driver events; read them with atomic loads.
 type Stats struct {
-	Interrupts   atomic.Uint64
+	Polls        atomic.Uint64 // polls that found frames
 	RxFrames     atomic.Uint64
 	RxErrors     atomic.Uint64 // used elements shorter than a header or out of range
 	TxFrames     atomic.Uint64
@@ -225,32 +227,33 @@ func (hw *Net) notify(index int) {
 	hw.transport.QueueNotify(index)
 }
 
-// Service acknowledges the device interrupt and drains the receive queue. The
-// board calls it from its interrupt goroutine (and may call it on a timer as a
-// safety net); it must not run concurrently with itself.
-func (hw *Net) Service() {
-	hw.Stats.Interrupts.Add(1)
-	status := read32(hw.Base + regInterruptStatus)
-	if status != 0 {
+// Poll drains the receive queue without the interrupt status (the board
+// polls rather than takes the device's interrupt, see kernel/poll.go) and
+// returns the frames delivered. The device's interrupt status is
+// acknowledged too, so that a line nobody services is not left asserted.
+func (hw *Net) Poll() int {
+	if status := read32(hw.Base + regInterruptStatus); status != 0 {
 		write32(hw.Base+regInterruptACK, status)
+		if status&2 != 0 {
+			hw.Stats.ConfigEvents.Add(1)
+		}
 	}
-	if status&2 != 0 {
-		hw.Stats.ConfigEvents.Add(1)
+	n := hw.drainRx()
+	if n > 0 {
+		hw.Stats.Polls.Add(1)
 	}
-	hw.drainRx()
+	return n
 }
 
-// Poll drains the receive queue without touching the interrupt status.
-func (hw *Net) Poll() { hw.drainRx() }
-
-func (hw *Net) drainRx() {
+func (hw *Net) drainRx() (delivered int) {
 	q := hw.rx
 	for {
 		frames, refused := q.drain(hw.hdrLen, hw.deliver)
+		delivered += frames
 		hw.Stats.RxFrames.Add(uint64(frames))
 		hw.Stats.RxErrors.Add(uint64(refused))
 		if frames+refused == 0 {
-			return
+			return delivered
 		}
 		if q.deviceWantsNotify() {
 			hw.notify(receiveq1)
