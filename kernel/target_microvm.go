@@ -51,6 +51,7 @@ func (n *virtioNIC) Name() string { return fmt.Sprintf("virtio-net@%#x (polled)"
 
 func (n *virtioNIC) Start(st *netstack.Stack) {
 	n.Net.Start(st.Deliver)
+	board.EnableWakeups()
 	go pollNIC(n.Poll)
 }
 

@@ -150,6 +150,15 @@ func Reset() {
 	amd64.Fault()
 }
 
+// EnableWakeups installs the interrupt table entries that let the idle
+// governor's timer (vector IRQ_WAKEUP) resume the halted CPU: tamago sets
+// them up only in AMD64.ServiceInterrupts, so a goroutine parks there for
+// good. No device interrupt is routed to the CPU (the NIC is polled, see
+// kernel/poll.go), so nothing ever wakes that goroutine through
+// runtime.WakeG, whose timer-heap scan from interrupt context is what the
+// polling avoids.
+func EnableWakeups() { go AMD64.ServiceInterrupts(nil) }
+
 // Idle names how the CPU waits for work: "tsc-deadline" or "lapic-timer"
 // (halted until a timer or interrupt) or "spin".
 var Idle = "spin"
