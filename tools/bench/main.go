@@ -273,6 +273,11 @@ http {
   }
 }
 `, d, port, b, apiKey)
+				// nginx's workers drop to an unprivileged user when started
+				// as root: they must reach the cache folder
+				os.Chmod(d, 0o755)
+				os.MkdirAll(filepath.Join(d, "cache"), 0o777)
+				os.Chmod(filepath.Join(d, "cache"), 0o777)
 				path := filepath.Join(d, "nginx.conf")
 				os.WriteFile(path, []byte(cfg), 0o644)
 				c := exec.Command("taskset", "-c", "0", "nginx", "-c", path, "-g", "daemon off;")

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/raygate/raygate/gateway/mediate/protoconv"
 	"github.com/raygate/raygate/tools/demo"
 	"github.com/raygate/raygate/tools/dnstest"
 	"github.com/raygate/raygate/tools/qemu"
@@ -206,7 +208,13 @@ routes:
     match: {prefix: /catalog/}
     service: host
     mediation: catalog
+  - name: proto
+    match: {path: /proto, methods: [POST]}
+    service: host
+    rewrite: /echo
+    mediation: proto
 mediation:
+  protos: [{name: demo, descriptor_set: "`+base64.StdEncoding.EncodeToString(protoconv.DemoDescriptorSet())+`"}]
   schemas:
     - name: order
       document: '{"type":"object","required":["id","items"],"properties":{"id":{"type":"string"},"items":{"type":"array","minItems":1}}}'
@@ -219,6 +227,9 @@ mediation:
       response: {convert: {to: accept, xml_root: order}}
     - name: catalog
       cache: {ttl: 1m}
+    - name: proto
+      request: {convert: {to: json, proto: demo, message: raygate.demo.v1.Order}}
+      response: {convert: {to: accept, proto: demo, message: raygate.demo.v1.Order}}
 services:
   - name: host
     resilience: guarded
@@ -524,7 +535,11 @@ services:
 // XML for the client, a cache hit, and the mediate console command.
 func testMediation(t *testing.T, g *guest) {
 	post := func(body, ct, accept string) (int, http.Header, string) {
-		req, _ := http.NewRequest("POST", g.url("/orders"), strings.NewReader(body))
+		path := "/orders"
+		if ct == "application/x-protobuf" {
+			path = "/proto"
+		}
+		req, _ := http.NewRequest("POST", g.url(path), strings.NewReader(body))
 		req.Header.Set("Content-Type", ct)
 		if accept != "" {
 			req.Header.Set("Accept", accept)
@@ -546,6 +561,21 @@ func testMediation(t *testing.T, g *guest) {
 		!strings.Contains(body, "<order><id>x1</id><items>a</items><items>b</items><via>orders</via></order>") {
 		t.Errorf("XML order: %d %s %q", code, h.Get("Content-Type"), body)
 	}
+	// protobuf in, JSON to the backend (which echoes it), protobuf back
+	set, err := protoconv.NewSet(protoconv.DemoDescriptorSet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := set.Message("raygate.demo.v1.Order")
+	wire, err := msg.FromJSON([]byte(`{"id":"pb1","quantity":"2","items":[{"sku":"k","count":1}],"status":"STATUS_PAID"}`), protoconv.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, h, body = post(string(wire), "application/x-protobuf", "application/x-protobuf")
+	if code != 200 || h.Get("Content-Type") != "application/x-protobuf" || body != string(wire) {
+		t.Errorf("protobuf order: %d %s %x (sent %x)", code, h.Get("Content-Type"), body, wire)
+	}
+
 	get := func() string {
 		resp, err := client.Get(g.url("/catalog/shoes"))
 		if err != nil {
