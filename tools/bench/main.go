@@ -460,6 +460,9 @@ func tapUp() error {
 	for _, args := range [][]string{
 		{"tuntap", "add", "dev", tapName, "mode", "tap"},
 		{"addr", "add", tapHost + "/24", "dev", tapName},
+		// the default queue of 1,000 frames overflowed under the 64 KiB
+		// load (12,054 drops in 5 s, retransmissions in the p99)
+		{"link", "set", tapName, "txqueuelen", "10000"},
 		{"link", "set", tapName, "up"},
 	} {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
