@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Mediation defaults.
@@ -431,18 +433,8 @@ func validPointer(p string) bool {
 	return true
 }
 
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
+// validHeaderName: a header name is an RFC 9110 token.
+func validHeaderName(s string) bool { return httpguts.ValidHeaderFieldName(s) }
 
 func validRouteCache(at string, rc *RouteCache) error {
 	if rc.TTL <= 0 {

@@ -3,6 +3,8 @@ package transform
 import (
 	"net/http"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // framingHeaders are read by the transport, not the upstream or the
@@ -19,18 +21,8 @@ func isFraming(name string) bool {
 	return false
 }
 
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
+// validHeaderName: a header name is an RFC 9110 token.
+func validHeaderName(s string) bool { return httpguts.ValidHeaderFieldName(s) }
 
 // controlFree reports whether s holds no control character but HTAB (the
 // field-value grammar of RFC 9110 §5.5). CR and LF would split a header in
