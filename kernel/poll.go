@@ -10,18 +10,19 @@ import (
 // pollNIC calls service (which drains the NIC's receive ring and returns
 // the frames it delivered) on the calling goroutine, forever: at once
 // again while it finds frames, else after a pause that doubles from 50 µs
-// up to 1 ms, which bounds the receive latency of an idle link. The
-// boards halt the CPU between passes until the next timer alarm.
+// up to maxPause. The boards halt the CPU between passes until the next
+// timer alarm.
 //
-// The NICs are polled rather than interrupt driven because tamago's
-// interrupt path wakes the servicing goroutine with runtime.WakeG from
-// interrupt context, which scans the timer heap while the runtime may be
-// rewriting it: on ARM the scan walked off the start of RAM under load (see
-// board/imx6.InstallIdle), and on amd64 a missed wake-up stalls receive
-// until the next interrupt (the 10 s stalls once seen under soak). Polling
-// leaves the runtime's timers to the runtime.
-func pollNIC(service func() int) {
-	const minPause, maxPause = 50 * time.Microsecond, time.Millisecond
+// Why poll: tamago's interrupt path wakes the servicing goroutine with
+// runtime.WakeG from interrupt context, which scans the timer heap while
+// the runtime may be rewriting it. On ARM the scan has no lower bound and
+// walked off the start of RAM under load (board/imx6.InstallIdle), so the
+// i.MX ENET is polled only (maxPause 1 ms bounds an idle link's latency).
+// On amd64 the scan gives up instead, losing the wake-up, so microvm keeps
+// the device interrupt and polls as a safety net (maxPause 10 ms): a lost
+// wake-up costs one period rather than a stall until the next interrupt.
+func pollNIC(service func() int, maxPause time.Duration) {
+	const minPause = 50 * time.Microsecond
 	pause := minPause
 	for {
 		if service() > 0 {

@@ -39,7 +39,7 @@ func (n *enetNIC) Name() string { return fmt.Sprintf("enet%d (polled)", n.ENET.I
 func (n *enetNIC) Start(st *netstack.Stack) {
 	n.NIC.Start(st.Deliver)
 	imx6.InstallIdle()
-	go pollNIC(n.Service)
+	go pollNIC(n.Service, time.Millisecond)
 }
 
 func (n *enetNIC) WriteStats(w io.Writer) {

@@ -150,14 +150,27 @@ func Reset() {
 	amd64.Fault()
 }
 
-// EnableWakeups installs the interrupt table entries that let the idle
-// governor's timer (vector IRQ_WAKEUP) resume the halted CPU: tamago sets
-// them up only in AMD64.ServiceInterrupts, so a goroutine parks there for
-// good. No device interrupt is routed to the CPU (the NIC is polled, see
-// kernel/poll.go), so nothing ever wakes that goroutine through
-// runtime.WakeG, whose timer-heap scan from interrupt context is what the
-// polling avoids.
-func EnableWakeups() { go AMD64.ServiceInterrupts(nil) }
+// vector is the CPU interrupt vector the NIC's GSI is redirected to.
+const vector = 32
+
+// ServiceInterrupts routes gsi to the bootstrap processor and calls isr on
+// every interrupt, on the calling goroutine, forever. tamago wakes that
+// goroutine with runtime.WakeG from interrupt context; on amd64 its timer
+// heap scan is bounded (it gives up below etext), so a wake-up can be
+// lost but memory is not touched: the kernel polls as well (kernel/poll.go).
+func ServiceInterrupts(gsi int, isr func()) {
+	if gsi >= IOAPIC1.GSIBase {
+		IOAPIC1.EnableInterrupt(gsi, vector)
+	} else {
+		IOAPIC0.EnableInterrupt(gsi, vector)
+	}
+
+	AMD64.ServiceInterrupts(func(v int) {
+		if v == vector {
+			isr()
+		}
+	})
+}
 
 // Idle names how the CPU waits for work: "tsc-deadline" or "lapic-timer"
 // (halted until a timer or interrupt) or "spin".

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -72,7 +73,8 @@ const maxQueueSize = 256
 
 // Stats counts driver events; read them with atomic loads.
 type Stats struct {
-	Polls        atomic.Uint64 // polls that found frames
+	Interrupts   atomic.Uint64
+	Polls        atomic.Uint64 // polls that found frames (missed wake-ups)
 	RxFrames     atomic.Uint64
 	RxErrors     atomic.Uint64 // used elements shorter than a header or out of range
 	TxFrames     atomic.Uint64
@@ -101,6 +103,7 @@ type Net struct {
 	mac       net.HardwareAddr
 	hdrLen    int
 	rx, tx    *queue
+	rxMu      sync.Mutex // Service and Poll both drain rx
 	deliver   func([]byte)
 }
 
@@ -227,22 +230,37 @@ func (hw *Net) notify(index int) {
 	hw.transport.QueueNotify(index)
 }
 
-// Poll drains the receive queue without the interrupt status (the board
-// polls rather than takes the device's interrupt, see kernel/poll.go) and
-// returns the frames delivered. The device's interrupt status is
-// acknowledged too, so that a line nobody services is not left asserted.
+// Service acknowledges the device's interrupt and drains the receive
+// queue; the board calls it from its interrupt goroutine.
+func (hw *Net) Service() {
+	hw.Stats.Interrupts.Add(1)
+	hw.rxMu.Lock()
+	defer hw.rxMu.Unlock()
+	hw.ack()
+	hw.drainRx()
+}
+
+// Poll drains the receive queue and returns the frames delivered: the
+// kernel's safety net for an interrupt whose wake-up was lost (see
+// kernel/poll.go). It may run alongside Service: the queue is locked.
 func (hw *Net) Poll() int {
+	hw.rxMu.Lock()
+	defer hw.rxMu.Unlock()
+	hw.ack()
+	n := hw.drainRx()
+	if n > 0 {
+		hw.Stats.Polls.Add(1)
+	}
+	return n
+}
+
+func (hw *Net) ack() {
 	if status := read32(hw.Base + regInterruptStatus); status != 0 {
 		write32(hw.Base+regInterruptACK, status)
 		if status&2 != 0 {
 			hw.Stats.ConfigEvents.Add(1)
 		}
 	}
-	n := hw.drainRx()
-	if n > 0 {
-		hw.Stats.Polls.Add(1)
-	}
-	return n
 }
 
 func (hw *Net) drainRx() (delivered int) {
