@@ -33,7 +33,7 @@ IMAGE   := $(OUT)/raygate-$(TARGET).elf
 LDFLAGS := -T $(TEXT_START) -R 0x1000 -X main.Version=$(VERSION)
 
 # Fuzz targets, as package:Function. `make fuzz` runs each for FUZZTIME;
-# `make test` runs each for a few seconds.
+# `make test` runs each for 10,000 executions (see test-hosted).
 FUZZ_TARGETS := ./gateway/config:FuzzParse ./gateway/route:FuzzNormalize ./gateway/route:FuzzLookup ./gateway/auth:FuzzCredentials ./gateway:FuzzStrictFraming ./shell:FuzzExec ./net/netstack:FuzzDeliverFrame ./gateway/mediate:FuzzValidate ./gateway/mediate/convert:FuzzXMLToJSON ./gateway/mediate/convert:FuzzJSONToXML ./gateway/mediate/convert:FuzzFormToJSON ./gateway/mediate/protoconv:FuzzWireToJSON ./gateway/mediate/protoconv:FuzzJSONToWire ./gateway/mediate/transform:FuzzApply ./net/virtionet:FuzzUsedRing
 FUZZTIME     ?= 2m
 
