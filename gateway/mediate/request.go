@@ -145,7 +145,16 @@ func (m *Mediate) mediateRequest(ex *gateway.Exchange, p *policy) error {
 	ct := r.Header.Get("Content-Type")
 	format := convert.FormatOf(ct)
 	changed := false
-	out := r.Clone(r.Context())
+	var out *http.Request
+	switch {
+	case p.reqConvert != nil || p.reqTransforms != nil:
+		// headers and the URL may change: the inbound request keeps its own
+		out = r.Clone(r.Context())
+	case bodyRead:
+		out = r.WithContext(r.Context()) // only the body is replaced
+	default:
+		out = r // validated in place: nothing to replace
+	}
 
 	if cv := p.reqConvert; cv != nil && bodyRead {
 		to := formatNamed(cv.to)
@@ -188,7 +197,6 @@ func (m *Mediate) mediateRequest(ex *gateway.Exchange, p *policy) error {
 		if msg.BodyChanged {
 			body, changed = msg.Body, true
 		}
-		out.Host = r.Host
 	}
 	if bodyRead {
 		out.Body = io.NopCloser(bytes.NewReader(body))
